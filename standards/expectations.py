@@ -1,0 +1,187 @@
+"""Great Expectations 1.x expectations that check columns against the standards.
+
+Importing this module registers every expectation (and its metric) with GX, so
+contracts can name them (``expect_column_values_to_be_valid_gb11643``) or build
+them with :func:`expectation_for`. The metrics run on the pandas engine and are
+vectorized with numpy/pyarrow; they return a boolean Series aligned with the
+column, so GX fills ``unexpected_index_list`` with the failing rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, Optional
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from great_expectations.compatibility import pydantic
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations.expectation import (
+    ColumnMapExpectation,
+    ColumnPairMapExpectation,
+)
+from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnMapMetricProvider,
+    ColumnPairMapMetricProvider,
+    column_condition_partial,
+    column_pair_condition_partial,
+)
+
+from standards import codes, gb11643, tables
+from standards.arrays import BoolArray, as_strings
+from standards.errors import UnknownStandard
+
+Mask = Callable[[object], BoolArray]
+
+
+def _series(mask: BoolArray, like: pd.Series) -> pd.Series:
+    return pd.Series(mask, index=like.index, dtype=bool)
+
+
+# --- metrics ------------------------------------------------------------------
+
+
+class ColumnValuesValidGb11643(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.standards_valid_gb11643"
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
+        return _series(gb11643.valid_mask(column), column)
+
+
+class ColumnValuesInCodeTable(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.standards_in_code_table"
+    condition_value_keys = ("code_table", "table_version")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(
+        cls, column: pd.Series, code_table: str, table_version: str | None = None, **kwargs: Any
+    ) -> pd.Series:
+        return _series(codes.in_table_mask(column, code_table, table_version), column)
+
+
+def _epoch_days(column: pd.Series) -> np.ndarray:
+    """Dates in a column (ISO strings, dates, datetimes) as days since 1970; -2**62 if unreadable."""
+    missing = np.int64(-(2**62))
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        values = column.dt.tz_localize(None) if getattr(column.dt, "tz", None) else column
+        days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        return np.where(np.isnat(days), missing, days.astype(np.int64))
+    array = pa.array(column, from_pandas=True)
+    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        dates = pc.cast(array, pa.date32())
+    else:
+        text = pc.utf8_slice_codeunits(as_strings(array), 0, 10)
+        parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+        dates = pc.cast(parsed, pa.date32())
+    days = pc.cast(dates, pa.int32())
+    return pc.fill_null(pc.cast(days, pa.int64()), missing).to_numpy(zero_copy_only=False)
+
+
+def birth_dates_agree(ids: object, birth_column: pd.Series) -> BoolArray:
+    """True where the ID number's birth date equals the birth-date column's."""
+    encoded = gb11643.birth_dates(ids)
+    encoded_days = np.where(np.isnat(encoded), np.int64(-(2**61)), encoded.astype(np.int64))
+    return encoded_days == _epoch_days(birth_column)
+
+
+def sexes_agree(ids: object, sex_column: object) -> BoolArray:
+    """True where the ID number's sequence parity matches the GB/T 2261.1 sex code."""
+    given = pc.fill_null(as_strings(sex_column), "").to_numpy(zero_copy_only=False).astype(str)
+    implied = gb11643.sexes(ids)
+    return (implied != "") & (implied == given)
+
+
+class ColumnPairIdNumberAgreesWithBirthDate(ColumnPairMapMetricProvider):
+    condition_metric_name = "column_pair_values.standards_id_number_agrees_with_birth_date"
+    condition_domain_keys = (
+        "batch_id", "table", "column_A", "column_B", "row_condition", "condition_parser", "ignore_row_if",
+    )
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
+        return _series(birth_dates_agree(column_A, column_B), column_A)
+
+
+class ColumnPairIdNumberAgreesWithSex(ColumnPairMapMetricProvider):
+    condition_metric_name = "column_pair_values.standards_id_number_agrees_with_sex"
+    condition_domain_keys = ColumnPairIdNumberAgreesWithBirthDate.condition_domain_keys
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
+        return _series(sexes_agree(column_A, column_B), column_A)
+
+
+# --- expectations ---------------------------------------------------------------
+
+
+class ExpectColumnValuesToBeValidGb11643(ColumnMapExpectation):
+    """Expect column values to be valid GB 11643 citizen ID numbers (nulls ignored)."""
+
+    map_metric = "column_values.standards_valid_gb11643"
+    success_keys = ("mostly",)
+    library_metadata: ClassVar[dict[str, Any]] = {"tags": ["standards", "gb11643"], "contributors": ["basedata-hub"]}
+
+
+class ExpectColumnValuesToBeInCodeTable(ColumnMapExpectation):
+    """Expect column values to be codes of a hub code table (``standards.tables``).
+
+    Built as ``ExpectColumnValuesToBeInCodeTable(column=..., table=..., version=None)``
+    (latest version when None). GX reserves ``table`` (the batch's table in
+    domain kwargs) and ``version`` (its own version), so the fields are stored as
+    ``code_table`` and ``table_version``; both spellings are accepted.
+    """
+
+    code_table: str = pydantic.Field(alias="table")
+    table_version: Optional[str] = pydantic.Field(default=None, alias="version")  # noqa: UP045
+
+    map_metric = "column_values.standards_in_code_table"
+    success_keys = ("code_table", "table_version", "mostly")
+
+    class Config:
+        allow_population_by_field_name = True
+
+    @pydantic.validator("code_table")
+    def _known_table(cls, table: str) -> str:
+        tables.versions(table)  # raises UnknownStandard
+        return table
+
+
+IgnoreRowIf = Literal["both_values_are_missing", "either_value_is_missing", "neither"]
+
+
+class ExpectColumnPairIdNumberToAgreeWithBirthDate(ColumnPairMapExpectation):
+    """Expect the birth date in the ID number (column_A) to equal the birth-date column (column_B).
+
+    column_B holds ISO date strings (YYYY-MM-DD) or date/datetime values. Rows
+    where either value is missing are ignored by default.
+    """
+
+    ignore_row_if: IgnoreRowIf = "either_value_is_missing"
+    map_metric = "column_pair_values.standards_id_number_agrees_with_birth_date"
+    success_keys = ("column_A", "column_B", "ignore_row_if", "mostly")
+
+
+class ExpectColumnPairIdNumberToAgreeWithSex(ColumnPairMapExpectation):
+    """Expect the sex implied by the ID number (column_A) to equal the GB/T 2261.1 code in column_B."""
+
+    ignore_row_if: IgnoreRowIf = "either_value_is_missing"
+    map_metric = "column_pair_values.standards_id_number_agrees_with_sex"
+    success_keys = ("column_A", "column_B", "ignore_row_if", "mostly")
+
+
+_BY_STANDARD: dict[str, type[ColumnMapExpectation]] = {
+    "gb11643": ExpectColumnValuesToBeValidGb11643,
+}
+
+
+def expectation_for(standard: str, column: str, **kwargs: Any) -> ColumnMapExpectation:
+    """The column expectation for a standard's short name, e.g. ``expectation_for("gb11643", "id_no")``."""
+    try:
+        cls = _BY_STANDARD[standard]
+    except KeyError:
+        raise UnknownStandard("standard", standard, sorted(_BY_STANDARD)) from None
+    return cls(column=column, **kwargs)
