@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -63,3 +64,17 @@ def as_number(digits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Rows of digit values read as one decimal number each."""
     powers = 10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64)
     return digits @ powers
+
+
+def mask_by_distinct(values: Any, predicate: Callable[[str], bool]) -> BoolArray:
+    """Apply a scalar predicate once per distinct value and spread the answers.
+
+    Fast for low-cardinality columns (codes, streets, industries): the Python
+    call happens per distinct value, the spreading is an Arrow ``take``.
+    Nulls are False.
+    """
+    encoded = pc.dictionary_encode(as_strings(values))
+    uniques = encoded.dictionary.to_pylist()
+    answers = pa.array([predicate(u) for u in uniques], type=pa.bool_())
+    spread = pc.take(answers, encoded.indices) if len(uniques) else pa.nulls(len(encoded), pa.bool_())
+    return pc.fill_null(spread, False).to_numpy(zero_copy_only=False)

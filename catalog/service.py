@@ -1,0 +1,150 @@
+"""Catalogue operations: register datasets from contracts, record versions and files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog.models import Dataset, IngestedFile, Organization, Resource, Version, utcnow
+from contracts.model import Contract
+from hub.errors import NotFound
+
+NAMESPACE = uuid.UUID("6f1c7a52-4e0b-5d43-9a57-0b7f1d2c3e41")
+
+
+def stable_id(*parts: str) -> str:
+    """A UUID derived from names, so re-registering gives the same ids on every machine."""
+    return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
+
+
+def _organization(s: Session, contract: Contract) -> Organization:
+    dept = contract.department
+    org = s.scalar(select(Organization).where(Organization.code == dept.code))
+    if org is None:
+        org = Organization(id=stable_id("org", dept.code), code=dept.code, name=f"dept-{dept.code}")
+        s.add(org)
+    org.title, org.title_en = dept.name, dept.name_en
+    return org
+
+
+def _resources(contract: Contract) -> list[dict[str, Any]]:
+    name = contract.ckan_name
+    return [
+        {
+            "name": "记录接口 Records API",
+            "format": "JSON",
+            "url": f"/api/v1/datasets/{name}/records",
+            "description": "按授权返回记录，敏感字段默认脱敏。Records under the caller's grant; sensitive fields masked.",
+        },
+        {
+            "name": "Iceberg 表 Iceberg table",
+            "format": "Parquet",
+            "url": f"iceberg://{contract.domain}/{contract.table}",
+            "description": "每个版本一个快照，可时间旅行查询。One snapshot per version; time travel by version.",
+        },
+    ]
+
+
+def register_dataset(s: Session, contract: Contract) -> Dataset:
+    """Create or update the dataset's catalogue entry from its contract (idempotent)."""
+    org = _organization(s, contract)
+    ds = s.scalar(select(Dataset).where(Dataset.key == contract.id))
+    if ds is None:
+        ds = Dataset(id=stable_id("dataset", contract.id), key=contract.id)
+        s.add(ds)
+    ds.name = contract.ckan_name
+    ds.title, ds.title_en = contract.title, contract.title_en
+    ds.notes = contract.description
+    ds.domain = contract.domain
+    ds.organization = org
+    ds.contract_version = contract.version
+    ds.sharing_type = contract.sharing_type.value
+    ds.open_type = contract.open_type.value
+    ds.update_frequency = contract.update_frequency
+    ds.licence = contract.licence
+    ds.steward = contract.steward
+    ds.tags = contract.tags
+    ds.fields = [f.model_dump(mode="json") for f in contract.fields]
+    ds.private = contract.open_type.value == "不予开放"
+    ds.modified = utcnow()
+    existing = {r.id: r for r in ds.resources}
+    for pos, spec in enumerate(_resources(contract)):
+        rid = stable_id("resource", contract.id, str(pos))
+        res = existing.get(rid) or Resource(id=rid, dataset=ds)
+        res.position = pos
+        for key, value in spec.items():
+            setattr(res, key, value)
+        s.add(res)
+    s.flush()
+    return ds
+
+
+def dataset(s: Session, ref: str) -> Dataset:
+    """Find a dataset by id, CKAN name or contract id (``population.residents``)."""
+    ds = s.scalar(select(Dataset).where((Dataset.id == ref) | (Dataset.name == ref) | (Dataset.key == ref)))
+    if ds is None or ds.state == "deleted":
+        raise NotFound(f"dataset {ref!r} not found")
+    return ds
+
+
+def record_version(
+    s: Session,
+    contract: Contract,
+    *,
+    snapshot_id: int,
+    row_count: int,
+    rows_rejected: int,
+    source_file: str,
+    source_sha256: str,
+    quality: dict[str, Any],
+    published_at: dt.datetime | None = None,
+) -> Version:
+    """Add the version for an Iceberg snapshot; returns the existing one on a rerun."""
+    ds = register_dataset(s, contract)
+    found = s.scalar(select(Version).where(Version.dataset_id == ds.id, Version.snapshot_id == snapshot_id))
+    if found is not None:
+        return found
+    number = (s.scalar(select(func.max(Version.number)).where(Version.dataset_id == ds.id)) or 0) + 1
+    version = Version(
+        id=stable_id("version", contract.id, str(snapshot_id)),
+        dataset=ds,
+        number=number,
+        snapshot_id=snapshot_id,
+        row_count=row_count,
+        rows_rejected=rows_rejected,
+        source_file=source_file,
+        source_sha256=source_sha256,
+        quality=quality,
+        lineage={"source_file": source_file, "source_sha256": source_sha256},
+        published_at=published_at or utcnow(),
+    )
+    s.add(version)
+    ds.modified = utcnow()
+    s.flush()
+    return version
+
+
+def file_seen(s: Session, dataset_key: str, sha256: str) -> IngestedFile | None:
+    return s.scalar(
+        select(IngestedFile).where(IngestedFile.dataset_key == dataset_key, IngestedFile.sha256 == sha256)
+    )
+
+
+def record_file(s: Session, dataset_key: str, sha256: str, **values: Any) -> IngestedFile:
+    row = file_seen(s, dataset_key, sha256) or IngestedFile(dataset_key=dataset_key, sha256=sha256)
+    for key, value in values.items():
+        setattr(row, key, value)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def files(s: Session, dataset_key: str | None = None) -> list[IngestedFile]:
+    q = select(IngestedFile).order_by(IngestedFile.received_at)
+    if dataset_key:
+        q = q.where(IngestedFile.dataset_key == dataset_key)
+    return list(s.scalars(q))

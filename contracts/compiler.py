@@ -1,0 +1,79 @@
+"""Compile a contract into a Great Expectations suite.
+
+Every expectation carries ``meta`` with the field and the contract rule it enforces, so a
+failing row can be reported as (row, column, rule, value) rather than as an expectation name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from contracts.model import Contract, Field
+
+
+def _meta(field: Field, rule: str, **extra: Any) -> dict[str, Any]:
+    return {"column": field.name, "rule": rule, **extra}
+
+
+def field_expectations(field: Field, today: dt.date) -> list[Any]:
+    """The expectations one field's rules compile to, in the order they are reported."""
+    import great_expectations.expectations as gxe
+
+    from standards import expectations as std
+
+    col = field.name
+    out: list[Any] = []
+    if field.required:
+        out.append(gxe.ExpectColumnValuesToNotBeNull(column=col, meta=_meta(field, "required")))
+    if field.unique or (field.primary_key and field.unique is not False):
+        out.append(gxe.ExpectColumnValuesToBeUnique(column=col, meta=_meta(field, "unique")))
+    if field.pattern:
+        out.append(
+            gxe.ExpectColumnValuesToMatchRegex(column=col, regex=field.pattern, meta=_meta(field, "pattern"))
+        )
+    if field.standard:
+        exp = std.expectation_for(field.standard, col)
+        exp.meta = _meta(field, f"standard:{field.standard}", standard=field.standard)
+        out.append(exp)
+    if field.code_table:
+        out.append(
+            std.ExpectColumnValuesToBeInCodeTable(
+                column=col,
+                table=field.code_table,
+                version=field.code_table_version,
+                meta=_meta(field, f"code_table:{field.code_table}", table=field.code_table),
+            )
+        )
+    if field.not_after_today:
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=col,
+                max_value=dt.datetime.combine(today, dt.time.max),
+                meta=_meta(field, "not_after_today", today=today.isoformat()),
+            )
+        )
+    if field.agrees_with_id_number:
+        kind = {"date": std.ExpectColumnPairIdNumberToAgreeWithBirthDate}.get(
+            field.type, std.ExpectColumnPairIdNumberToAgreeWithSex
+        )
+        out.append(
+            kind(
+                column_A=field.agrees_with_id_number,
+                column_B=col,
+                meta=_meta(field, "agrees_with_id_number", id_column=field.agrees_with_id_number),
+            )
+        )
+    return out
+
+
+def compile_suite(contract: Contract, today: dt.date | None = None) -> Any:
+    """Return a ``great_expectations.ExpectationSuite`` for the contract."""
+    import great_expectations as gx
+
+    today = today or dt.date.today()
+    suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
+    for field in contract.fields:
+        for expectation in field_expectations(field, today):
+            suite.add_expectation(expectation)
+    return suite

@@ -1,0 +1,281 @@
+"""The hub's typed view of an ODCS v3 data contract.
+
+Contracts are parsed by the ``open-data-contract-standard`` models (so a file that is not valid
+ODCS does not load), then read into :class:`Contract`, which carries exactly what the hub
+enforces: fields with types, classification, masking and standard references; sharing and
+open type; primary key; publishing mode.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from open_data_contract_standard.model import CustomProperty, OpenDataContractStandard
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from hub.errors import ContractError
+
+
+class Classification(StrEnum):
+    """Field classification levels (GB/T 43697 grading mapped onto what leaves the hub)."""
+
+    public = "public"  # 公开: returned in clear to anyone granted the dataset
+    internal = "internal"  # 内部: returned in clear to granted government callers
+    sensitive = "sensitive"  # 敏感: masked unless a grant names the field in clear
+    restricted = "restricted"  # 高度敏感: never leaves the hub; can only be verified
+
+    @property
+    def masked_by_default(self) -> bool:
+        return self in (Classification.sensitive, Classification.restricted)
+
+
+class SharingType(StrEnum):
+    unconditional = "无条件共享"
+    conditional = "有条件共享"
+    not_shared = "不予共享"
+
+
+class OpenType(StrEnum):
+    open = "无条件开放"
+    conditional = "有条件开放"
+    not_open = "不予开放"
+
+
+LOGICAL_TYPES = ("string", "integer", "number", "date", "timestamp", "boolean")
+MASKS = ("id_number", "name", "phone", "address", "credit_code", "full")
+
+
+class Field(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    title: str
+    """The column header departments use (ODCS ``businessName``), usually Chinese."""
+    type: str = "string"
+    description: str | None = None
+    required: bool = False
+    unique: bool = False
+    primary_key: bool = False
+    classification: Classification = Classification.internal
+    mask: str | None = None
+    standard: str | None = None
+    code_table: str | None = None
+    code_table_version: str | None = None
+    agrees_with_id_number: str | None = None
+    not_after_today: bool = False
+    pattern: str | None = None
+    filterable: bool = False
+
+
+class Department(BaseModel):
+    code: str
+    name: str
+    name_en: str | None = None
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: str
+    domain: str
+    table: str
+    title: str
+    title_en: str | None
+    version: str
+    status: str
+    description: str
+    usage: str | None
+    limitations: str | None
+    department: Department
+    steward: str | None
+    sharing_type: SharingType
+    sharing_condition: str | None
+    open_type: OpenType
+    update_frequency: str
+    publish_mode: str
+    max_reject_ratio: float
+    licence: str | None
+    tags: list[str]
+    fields: list[Field]
+    path: str | None = None
+
+    @property
+    def primary_key(self) -> list[str]:
+        return [f.name for f in self.fields if f.primary_key]
+
+    @property
+    def ckan_name(self) -> str:
+        """CKAN package names allow ``[a-z0-9_-]`` only."""
+        return self.id.replace(".", "-")
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def _props(items: list[CustomProperty] | None) -> dict[str, Any]:
+    return {p.property: p.value for p in items or [] if p.property}
+
+
+def _field(prop: Any, path: str) -> Field:
+    custom = _props(prop.customProperties)
+    name = prop.name or ""
+    if not name:
+        raise ContractError("a schema property has no name", path=path)
+    logical = prop.logicalType or "string"
+    if logical not in LOGICAL_TYPES:
+        raise ContractError(f"logicalType {logical!r} is not one of {LOGICAL_TYPES}", path=path, field=name)
+    mask = custom.get("mask")
+    if mask is not None and mask not in MASKS:
+        raise ContractError(f"mask {mask!r} is not one of {MASKS}", path=path, field=name)
+    try:
+        classification = Classification(prop.classification or "internal")
+    except ValueError:
+        levels = ", ".join(c.value for c in Classification)
+        raise ContractError(
+            f"classification {prop.classification!r} is not one of {levels}", path=path, field=name
+        ) from None
+    return Field(
+        name=name,
+        title=prop.businessName or name,
+        type=logical,
+        description=prop.description,
+        required=bool(prop.required),
+        unique=bool(prop.unique),
+        primary_key=bool(prop.primaryKey),
+        classification=classification,
+        mask=mask,
+        standard=custom.get("standard"),
+        code_table=custom.get("codeTable"),
+        code_table_version=(str(custom["codeTableVersion"]) if custom.get("codeTableVersion") else None),
+        agrees_with_id_number=custom.get("agreesWithIdNumber"),
+        not_after_today=bool(custom.get("notAfterToday", False)),
+        pattern=(prop.logicalTypeOptions or {}).get("pattern"),
+        filterable=bool(custom.get("filterable", False)),
+    )
+
+
+def _enum(kind: type[StrEnum], value: Any, what: str, path: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(v.value for v in kind)  # type: ignore[attr-defined]
+        raise ContractError(f"{what} {value!r} is not one of {allowed}", path=path) from None
+
+
+def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contract:
+    if not odcs.id or not odcs.domain:
+        raise ContractError("contract needs an id (domain.table) and a domain", path=path)
+    if not odcs.schema_ or len(odcs.schema_) != 1:
+        raise ContractError("contract must describe exactly one schema object (the table)", path=path)
+    schema = odcs.schema_[0]
+    custom = _props(odcs.customProperties)
+    fields = [_field(p, path) for p in schema.properties or []]
+    if not fields:
+        raise ContractError("schema has no properties", path=path)
+    if not any(f.primary_key for f in fields):
+        raise ContractError("no field is marked primaryKey", path=path)
+    names = {f.name for f in fields}
+    for f in fields:
+        if f.agrees_with_id_number and f.agrees_with_id_number not in names:
+            raise ContractError(
+                f"agreesWithIdNumber names unknown field {f.agrees_with_id_number!r}", path=path, field=f.name
+            )
+    dept = custom.get("department")
+    if not isinstance(dept, dict) or "code" not in dept or "name" not in dept:
+        raise ContractError("customProperties.department needs {code, name}", path=path)
+    team = odcs.team
+    members = (team.members if team is not None and not isinstance(team, list) else team) or []
+    steward = next((m.username for m in members if m.role == "steward"), None)
+    description = odcs.description
+    mode = custom.get("publishMode", "snapshot")
+    if mode not in ("snapshot", "append"):
+        raise ContractError(f"publishMode {mode!r} is not snapshot or append", path=path)
+    return Contract(
+        id=odcs.id,
+        domain=odcs.domain,
+        table=schema.physicalName or schema.name or odcs.id.split(".")[-1],
+        title=schema.businessName or odcs.name or odcs.id,
+        title_en=custom.get("titleEn"),
+        version=odcs.version or "0.0.0",
+        status=odcs.status or "draft",
+        description=(description.purpose if description else None) or "",
+        usage=description.usage if description else None,
+        limitations=description.limitations if description else None,
+        department=Department(code=str(dept["code"]), name=dept["name"], name_en=dept.get("nameEn")),
+        steward=steward,
+        sharing_type=_enum(SharingType, custom.get("sharingType", "有条件共享"), "sharingType", path),
+        sharing_condition=custom.get("sharingCondition"),
+        open_type=_enum(OpenType, custom.get("openType", "不予开放"), "openType", path),
+        update_frequency=str(custom.get("updateFrequency", "irregular")),
+        publish_mode=mode,
+        max_reject_ratio=float(custom.get("maxRejectRatio", 0.2)),
+        licence=custom.get("licence"),
+        tags=list(odcs.tags or []),
+        fields=fields,
+        path=path,
+    )
+
+
+def check_references(contract: Contract) -> None:
+    """Fail with a clear error when a field names a standard or code table the hub lacks."""
+    from standards import registry, tables
+    from standards.errors import UnknownStandard
+
+    known = set(registry.known())
+    for f in contract.fields:
+        if f.standard and f.standard not in known:
+            raise ContractError(
+                f"unknown standard {f.standard!r}; known standards: {', '.join(sorted(known))}",
+                path=contract.path,
+                field=f.name,
+            )
+        if f.code_table:
+            try:
+                tables.codes(f.code_table, f.code_table_version)
+            except UnknownStandard as exc:
+                raise ContractError(str(exc), path=contract.path, field=f.name) from None
+
+
+def parse(text: str, path: str = "<string>") -> Contract:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ContractError(f"not valid YAML: {exc}", path=path) from None
+    if not isinstance(data, dict):
+        raise ContractError("a contract is a YAML mapping", path=path)
+    try:
+        odcs = OpenDataContractStandard(**data)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise ContractError(f"not a valid ODCS v3 contract at {loc}: {first['msg']}", path=path) from None
+    contract = from_odcs(odcs, path)
+    check_references(contract)
+    return contract
+
+
+def load(path: Path) -> Contract:
+    return parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_all(folder: Path) -> list[Contract]:
+    return [load(p) for p in sorted(folder.glob("*.yaml"))]
+
+
+def find(folder: Path, dataset_id: str) -> Contract:
+    path = folder / f"{dataset_id}.yaml"
+    if not path.exists():
+        known = ", ".join(p.stem for p in sorted(folder.glob("*.yaml")))
+        raise ContractError(f"no contract for dataset {dataset_id!r}; known: {known}")
+    return load(path)

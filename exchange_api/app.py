@@ -1,0 +1,68 @@
+"""The hub's HTTP application: CKAN actions, the exchange API, OpenAPI docs at /docs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+
+from catalog import db
+from exchange_api import ckan_api, records
+from exchange_api.deps import Contracts
+from exchange_api.errors import error_response, hub_error_handler
+from hub.errors import HubError
+from hub.settings import Settings, get_settings
+from warehouse.serving import Store
+
+DESCRIPTION = """
+东城区公共基础数据共享交换平台的交换接口。The exchange API of the Dongcheng base-data hub.
+
+* `/api/3/action/*` and `/api/action/*`: the CKAN Action API (catalogue), usable with `ckanapi`.
+* `/api/v1/*`: the exchange API. Send your key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.
+  Sensitive fields (ID numbers, names, phone numbers, addresses) are masked unless granted in clear.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db.migrate(settings.db_url)
+        yield
+        app.state.store.close()
+
+    app = FastAPI(
+        title="Dongcheng base-data hub",
+        version="0.1.0",
+        description=DESCRIPTION,
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = Store(settings.serving_dir)
+    app.state.contracts = Contracts(settings.contracts_dir)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    app.add_exception_handler(HubError, hub_error_handler)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return error_response(request, 400, "bad_request", f"{where}: {first.get('msg')}")
+
+    app.include_router(ckan_api.router)
+    app.include_router(records.router)
+    return app

@@ -1,0 +1,77 @@
+"""Request-scoped dependencies: settings, catalogue session, caller, contracts, serving store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from catalog import clients, db
+from catalog.models import ApiClient
+from contracts import model
+from contracts.model import Contract
+from hub.errors import NotAuthorized
+from hub.settings import Settings
+from warehouse.serving import Store
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_session(settings: Settings = Depends(get_settings)) -> Iterator[Session]:
+    with db.session(settings.db_url) as s:
+        yield s
+
+
+def presented_key(request: Request) -> str | None:
+    """The key from ``X-API-Key``, ``X-CKAN-API-Key``, ``Authorization: Bearer k`` or bare ``Authorization: k``."""
+    for header in ("x-api-key", "x-ckan-api-key"):
+        if value := request.headers.get(header):
+            return value.strip()
+    auth = request.headers.get("authorization", "").strip()
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return auth or None
+
+
+def optional_client(request: Request, s: Session = Depends(get_session)) -> ApiClient | None:
+    key = presented_key(request)
+    if key is None:
+        return None
+    caller = clients.authenticate(s, key)
+    request.state.client = caller.name
+    return caller
+
+
+def require_client(caller: ApiClient | None = Depends(optional_client)) -> ApiClient:
+    if caller is None:
+        raise NotAuthorized("an API key is required: send it as X-API-Key or Authorization: Bearer <key>")
+    return caller
+
+
+class Contracts:
+    """Contracts by dataset id, reloaded when their file changes."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._cache: dict[str, tuple[float, Contract]] = {}
+
+    def get(self, dataset_key: str) -> Contract:
+        path = self.folder / f"{dataset_key}.yaml"
+        mtime = path.stat().st_mtime if path.exists() else -1.0
+        hit = self._cache.get(dataset_key)
+        if hit is None or hit[0] != mtime:
+            hit = (mtime, model.find(self.folder, dataset_key))
+            self._cache[dataset_key] = hit
+        return hit[1]
+
+
+def get_contracts(request: Request) -> Contracts:
+    return request.app.state.contracts

@@ -1,0 +1,36 @@
+"""One JSON error shape for the exchange API: ``{"error": {"code", "message", "request_id"}}``."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import ORJSONResponse
+
+from hub.errors import HubError, InputError, NotAuthorized, NotFound, VersionGone
+
+STATUS: dict[type[HubError], tuple[int, str]] = {
+    NotAuthorized: (401, "not_authorized"),
+    NotFound: (404, "not_found"),
+    VersionGone: (410, "version_gone"),
+    InputError: (400, "bad_request"),
+}
+
+
+class Forbidden(HubError):
+    """Identified, but not allowed."""
+
+
+STATUS[Forbidden] = (403, "forbidden")
+
+
+def error_response(request: Request, status: int, code: str, message: str) -> ORJSONResponse:
+    rid = getattr(request.state, "request_id", None)
+    headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if status == 401 else None
+    body = {"error": {"code": code, "message": message, "request_id": rid}}
+    return ORJSONResponse(body, status_code=status, headers=headers)
+
+
+def hub_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+    status, code = next(
+        (v for k, v in STATUS.items() if isinstance(exc, k)), (500, "internal_error")
+    )
+    return error_response(request, status, code, str(exc))

@@ -1,0 +1,236 @@
+"""The ``hub`` command line: generate, ingest, serve, demo, keys, versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="东城区公共基础数据共享交换平台 — the Dongcheng base-data hub.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+DEMO_DATASET = "population.residents"
+DEMO_CLIENT = "demo-app"
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    settings.ensure_dirs()
+    return settings
+
+
+def _mount_standards() -> None:
+    try:
+        from standards.cli import app as standards_app
+    except ImportError:  # pragma: no cover - standards CLI is part of the package
+        return
+    app.add_typer(standards_app, name="standards", help="National code tables and validators.")
+
+
+_mount_standards()
+
+
+@app.command()
+def generate(
+    rows: Annotated[int, typer.Option(help="Number of records.", min=1)] = 3000,
+    bad_share: Annotated[float, typer.Option(help="Share of rows with a realistic fault.", min=0, max=0.9)] = 0.05,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 20261031,
+    encoding: Annotated[str, typer.Option(help="gb18030, utf-8-sig or utf-8.")] = "gb18030",
+    out: Annotated[Path | None, typer.Option(help="Where to write; default: the dataset's inbox folder.")] = None,
+) -> None:
+    """Generate the public-security department's resident export (CSV, Chinese headers)."""
+    from contracts import model
+    from generator.residents import generate as make
+    from ingest.steps import inbox_folder
+
+    settings = _settings()
+    if out is None:
+        contract = model.find(settings.contracts_dir, DEMO_DATASET)
+        out = inbox_folder(settings, contract) / f"常住人口_{rows}_{seed}.csv"
+    tmp = out.with_name(f".{out.name}.tmp")
+    manifest = make(tmp, rows=rows, bad_share=bad_share, seed=seed, encoding=encoding)
+    os.replace(tmp, out)
+    typer.echo(f"wrote {out} ({manifest.rows} rows, {len(manifest.bad_rows)} with faults, {encoding})")
+
+
+def _ingest(settings: Settings, datasets: list[str]) -> list[str]:
+    from hub import airflow_env
+    from ingest.dag_factory import active_contracts, dag_id
+
+    airflow_env.configure(settings)
+    known = [d["id"] for d in active_contracts(settings.contracts_dir)]
+    chosen = datasets or known
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise typer.BadParameter(f"no active contract for {', '.join(unknown)}; known: {', '.join(known)}")
+    states = []
+    for dataset in chosen:
+        typer.echo(f"running DAG {dag_id(dataset)} …")
+        state = airflow_env.run_dag(settings, dag_id(dataset))
+        typer.echo(f"  {dataset}: {state}")
+        states.append(state)
+    return states
+
+
+@app.command()
+def ingest(
+    datasets: Annotated[list[str] | None, typer.Argument(help="Dataset ids; default: every active contract.")] = None,
+) -> None:
+    """Run the ingestion DAGs (real Airflow, dag.test) over the files waiting in the inbox."""
+    states = _ingest(_settings(), datasets or [])
+    _print_files(_settings())
+    if any("failed" in s for s in states):
+        raise typer.Exit(1)
+
+
+def _print_files(settings: Settings, dataset: str | None = None) -> None:
+    from catalog import db, service
+
+    db.migrate(settings.db_url)
+    with db.session(settings.db_url) as s:
+        for f in service.files(s, dataset):
+            line = f"  {f.filename}: {f.status}, {f.rows_accepted} accepted, {f.rows_rejected} rejected"
+            typer.echo(line + (f" → report {f.report_dir}" if f.report_dir else ""))
+
+
+@app.command()
+def files(dataset: Annotated[str | None, typer.Argument(help="Dataset id.")] = None) -> None:
+    """List received files and what became of them."""
+    _print_files(_settings(), dataset)
+
+
+@app.command()
+def versions(dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. population.residents.")]) -> None:
+    """List a dataset's published versions (Iceberg snapshots)."""
+    from catalog import db, service
+
+    settings = _settings()
+    db.migrate(settings.db_url)
+    with db.session(settings.db_url) as s:
+        ds = service.dataset(s, dataset)
+        for v in ds.versions:
+            typer.echo(f"v{v.number}  snapshot {v.snapshot_id}  {v.published_at:%Y-%m-%d %H:%M}  "
+                       f"{v.row_count} rows  ({v.rows_rejected} rejected)  from {v.source_file}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default HUB_API_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default HUB_API_PORT, 8000).")] = None,
+) -> None:
+    """Serve the CKAN and exchange APIs with uvicorn."""
+    import uvicorn
+
+    from exchange_api.app import create_app
+
+    settings = _settings()
+    if host or port:
+        settings = settings.model_copy(update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v})
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+
+
+@keys_app.command("create")
+def keys_create(
+    client: Annotated[str, typer.Argument(help="Client (application) name.")],
+    role: Annotated[str, typer.Option(help="publisher, steward, analyst or consumer.")] = "consumer",
+    organization: Annotated[str | None, typer.Option(help="Department or company of the client.")] = None,
+    label: Annotated[str, typer.Option(help="A note to tell keys apart.")] = "",
+) -> None:
+    """Create a client if needed and issue it a key (shown once; stored hashed)."""
+    from catalog import clients, db
+
+    settings = _settings()
+    db.migrate(settings.db_url)
+    with db.session(settings.db_url) as s:
+        key = clients.issue_key(s, clients.ensure_client(s, client, role=role, organization=organization), label)
+    typer.echo(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(client: Annotated[str, typer.Argument(help="Client name.")]) -> None:
+    """Revoke every key of a client."""
+    from catalog import clients, db
+
+    settings = _settings()
+    with db.session(settings.db_url) as s:
+        n = clients.revoke_keys(s, clients.client(s, client))
+    typer.echo(f"revoked {n} key(s)")
+
+
+def _demo_key(settings: Settings) -> str:
+    from catalog import clients, db
+
+    with db.session(settings.db_url) as s:
+        client = clients.ensure_client(s, DEMO_CLIENT, role="consumer", organization="演示应用 demo")
+        clients.revoke_keys(s, client, label="demo")
+        return clients.issue_key(s, client, label="demo")
+
+
+def _demo_summary(settings: Settings, key: str) -> str:
+    from catalog import db, service
+
+    base = settings.base_url
+    with db.session(settings.db_url) as s:
+        ds = service.dataset(s, DEMO_DATASET)
+        latest = ds.versions[-1]
+        rejected = [f for f in service.files(s, DEMO_DATASET) if f.report_dir]
+        report = rejected[-1].report_dir if rejected else None
+        lines = [
+            "",
+            f"Published {ds.title} ({ds.name}) version {latest.number}: {latest.row_count} rows, "
+            f"{latest.rows_rejected} rows rejected.",
+            f"Reject report: {report}/rejects.csv" if report else "No rows were rejected.",
+            "",
+            f"API docs        {base}/docs",
+            f"CKAN catalogue  {base}/api/3/action/package_show?id={ds.name}",
+            f"Demo API key    {key}   (new on every run; earlier demo keys are revoked)",
+            "",
+            "Try:",
+            f"  curl -H 'X-API-Key: {key}' '{base}/api/v1/datasets/{ds.name}/records?limit=3&street_code=110101001'",
+            f"  ckanapi action package_show id={ds.name} -r {base}",
+            "",
+            "Press Ctrl-C to stop.",
+        ]
+    return "\n".join(lines)
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(help="Records in the generated export.", min=10)] = 3000,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API at the end.")] = True,
+    port: Annotated[int | None, typer.Option(help="API port (default HUB_API_PORT, 8000).")] = None,
+) -> None:
+    """Generate an export, ingest it through Airflow, publish, catalogue, then serve the API."""
+    from catalog import db
+
+    settings = _settings()
+    if port:
+        settings = settings.model_copy(update={"api_port": port})
+    db.migrate(settings.db_url)
+    typer.echo(f"HUB_HOME is {settings.resolved_home}")
+    generate(rows=rows, bad_share=0.05, seed=20261031, encoding="gb18030", out=None)
+    states = _ingest(settings, [DEMO_DATASET])
+    if any("failed" in s for s in states):
+        typer.echo("ingestion failed: see the Airflow logs above", err=True)
+        raise typer.Exit(1)
+    key = _demo_key(settings)
+    typer.echo(_demo_summary(settings, key))
+    if serve_api:
+        serve(host=settings.api_host, port=settings.api_port)
+
+
+@app.command()
+def today() -> None:
+    """Print today's date as the pipeline sees it (Asia/Shanghai)."""
+    typer.echo(dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat())

@@ -1,0 +1,106 @@
+"""One typed settings object for the whole hub.
+
+Every path lives under ``HUB_HOME`` so a demo is deletable and tests use a temporary one.
+Values come from ``HUB_*`` environment variables; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    home: Path = Field(default=Path(".hub"))
+    """Folder holding every piece of state: inbox, warehouse, catalogue, Airflow, keys."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL of the metadata database; default: SQLite file ``HUB_HOME/hub.db``."""
+
+    contracts_dir: Path = PROJECT_ROOT / "contracts" / "datasets"
+    """Folder of ODCS v3 contract YAML files, one per dataset."""
+
+    dags_dir: Path = PROJECT_ROOT / "dags"
+    """Airflow DAG folder (the thin files that turn contracts into DAGs)."""
+
+    api_host: str = "127.0.0.1"
+    """Address the API binds to. Loopback by default: exposing it is a deliberate act."""
+
+    api_port: int = 8000
+    """Port of the API."""
+
+    site_url: str | None = None
+    """Public base URL used in links and CKAN ``help`` fields; default ``http://host:port``."""
+
+    site_title: str = "东城区公共基础数据共享交换平台 (Dongcheng base-data hub)"
+    """Title shown by the catalogue (CKAN ``status_show``)."""
+
+    serving_versions_kept: int = Field(default=3, ge=1)
+    """How many serving copies per dataset are kept, so pinned cursors survive a publish."""
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_home / 'hub.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.site_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    def path(self, *parts: str) -> Path:
+        """A path under HUB_HOME (not created)."""
+        return self.resolved_home.joinpath(*parts)
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.path("inbox")
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.path("archive")
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.path("quarantine")
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.path("staging")
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.path("warehouse")
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.path("serving")
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.path("airflow")
+
+    def ensure_dirs(self) -> None:
+        for folder in (
+            self.inbox_dir,
+            self.archive_dir,
+            self.quarantine_dir,
+            self.staging_dir,
+            self.warehouse_dir,
+            self.serving_dir,
+        ):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

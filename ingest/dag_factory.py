@@ -1,0 +1,86 @@
+"""Turn every active contract into an ingestion DAG.
+
+Imported by the thin files in ``dags/`` at parse time, so it imports nothing heavy: contracts
+are read as plain YAML here, and every task imports the pipeline inside its body.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import yaml
+from airflow.sdk import DAG, Asset, dag, task
+
+from hub.settings import get_settings
+
+
+def asset_for(dataset: str) -> Asset:
+    domain, _, table = dataset.partition(".")
+    return Asset(name=dataset, uri=f"hub://warehouse/{domain}/{table}", group="hub-dataset")
+
+
+def active_contracts(folder: Path) -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if doc.get("status") == "active" and doc.get("id"):
+            out.append(doc)
+    return out
+
+
+def dag_id(dataset: str) -> str:
+    return "ingest__" + dataset.replace(".", "__")
+
+
+def build_ingest_dag(doc: dict[str, Any]) -> DAG:
+    dataset: str = doc["id"]
+
+    @dag(
+        dag_id=dag_id(dataset),
+        description=f"Ingest {doc.get('name', dataset)}: inbox → contract checks → Iceberg → catalogue",
+        schedule=None,
+        start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["ingest", doc.get("domain", "")],
+        doc_md=f"Generated from contract `{dataset}` version {doc.get('version')}.",
+    )
+    def ingest() -> None:
+        @task
+        def discover() -> list[str]:
+            from ingest import steps
+
+            return steps.discover(dataset)
+
+        @task(max_active_tis_per_dagrun=1)
+        def check(file: str) -> dict[str, Any]:
+            from ingest import steps
+
+            return steps.check(dataset, file)
+
+        @task(trigger_rule="none_failed")
+        def publish(outcomes: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+            from ingest import steps
+
+            return steps.publish(dataset)
+
+        @task(outlets=[asset_for(dataset)])
+        def register(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            from airflow.exceptions import AirflowSkipException
+
+            from ingest import steps
+
+            if not published:
+                raise AirflowSkipException("nothing new to publish")
+            return steps.register(dataset, published)
+
+        outcomes = check.expand(file=discover())
+        register(publish(outcomes))
+
+    return ingest()
+
+
+def build_all() -> dict[str, DAG]:
+    return {dag_id(doc["id"]): build_ingest_dag(doc) for doc in active_contracts(get_settings().contracts_dir)}

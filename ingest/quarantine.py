@@ -1,0 +1,65 @@
+"""Quarantine: rejected rows and whole rejected files, with a report a department can act on.
+
+A report folder holds the original file byte-for-byte, ``rejects.csv`` (row, column, rule,
+value, message; UTF-8 with BOM so spreadsheet programs show Chinese correctly), the rejected
+records as they were read, and ``report.json`` with the summary.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ingest.issues import HEADER_ROWS, Issue
+
+REPORT_COLUMNS = ("row", "column", "rule", "value", "message")
+
+
+@dataclass(frozen=True)
+class Report:
+    folder: Path
+    rejects_csv: Path
+    summary: dict[str, Any]
+
+
+def report_folder(quarantine_dir: Path, dataset: str, filename: str, sha256: str) -> Path:
+    return quarantine_dir / dataset / f"{Path(filename).stem}-{sha256[:12]}"
+
+
+def write(
+    folder: Path,
+    *,
+    original: Path,
+    issues: list[Issue],
+    rejected_rows: pa.Table | None,
+    summary: dict[str, Any],
+) -> Report:
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = folder / original.name
+    if not kept.exists():
+        shutil.copy2(original, kept)
+    rejects = folder / "rejects.csv"
+    with rejects.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(REPORT_COLUMNS)
+        for issue in sorted(issues, key=lambda i: (i.index, i.column, i.rule)):
+            d = issue.as_dict()
+            out.writerow([d[c] for c in REPORT_COLUMNS])
+    if rejected_rows is not None and rejected_rows.num_rows:
+        pacsv.write_csv(rejected_rows, folder / "rejected_rows.csv")
+    (folder / "report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return Report(folder, rejects, summary)
+
+
+def with_row_numbers(raw: pa.Table, indices: list[int]) -> pa.Table:
+    """The raw records at ``indices`` with their spreadsheet row number in front."""
+    rows = raw.take(pa.array(indices, pa.int64()))
+    numbers = pa.array([i + HEADER_ROWS + 1 for i in indices], pa.int64())
+    return rows.add_column(0, "row", numbers)

@@ -1,0 +1,113 @@
+"""Validate a standardized table with the contract's Great Expectations suite.
+
+GX reports, per expectation, the indices of the failing rows (result format COMPLETE); each is
+turned into an :class:`Issue` with the contract rule and a sentence saying what is wrong.
+Duplicate keys keep their first occurrence: later rows with the same key are rejected with a
+pointer to the row that was kept (see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+
+from contracts.compiler import compile_suite
+from contracts.model import Contract
+from ingest.issues import HEADER_ROWS, Issue
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+@lru_cache(maxsize=1)
+def _batch_definition() -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("hub")
+    asset = source.add_dataframe_asset("batch")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _indices(result: dict[str, Any]) -> list[int]:
+    out = []
+    for item in result.get("unexpected_index_list") or []:
+        out.append(int(next(iter(item.values()))) if isinstance(item, dict) else int(item))
+    return out
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _message(rule: str, meta: dict[str, Any], value: str | None, kept_row: int | None, id_value: str | None) -> str:
+    from standards import registry
+
+    if rule == "required":
+        return "required value is missing"
+    if rule == "unique":
+        return f"duplicate of row {kept_row}: the first occurrence is kept"
+    if rule.startswith("standard:"):
+        reason = registry.check(meta["standard"], value or "").reason
+        return reason or f"not a valid {meta['standard']} value"
+    if rule.startswith("code_table:"):
+        return f"{value!r} is not a code of table {meta['table']}"
+    if rule == "not_after_today":
+        return f"date {value} is after the export date {meta['today']}"
+    if rule == "agrees_with_id_number":
+        return f"does not agree with {meta['id_column']} {id_value!r}"
+    if rule == "pattern":
+        return f"{value!r} does not match the required pattern"
+    return f"fails rule {rule}"
+
+
+def _first_rows(table: pa.Table, column: str) -> dict[Any, int]:
+    first: dict[Any, int] = {}
+    for i, v in enumerate(table.column(column).to_pylist()):
+        if v is not None and v not in first:
+            first[v] = i
+    return first
+
+
+def issues_from_results(results: Iterable[Any], table: pa.Table) -> list[Issue]:
+    issues: list[Issue] = []
+    for res in results:
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            raise RuntimeError(f"expectation {res.expectation_config.type} failed to run: {res.exception_info}")
+        if res.success:
+            continue
+        meta = res.expectation_config.meta or {}
+        rule, column = meta["rule"], meta["column"]
+        idx = _indices(res.result)
+        values = table.column(column).take(idx).to_pylist() if idx else []
+        first = _first_rows(table, column) if rule == "unique" else {}
+        ids = table.column(meta["id_column"]).take(idx).to_pylist() if "id_column" in meta and idx else []
+        for n, (i, v) in enumerate(zip(idx, values, strict=True)):
+            if rule == "unique" and first.get(v) == i:
+                continue
+            kept = first[v] + HEADER_ROWS + 1 if rule == "unique" else None
+            text = _as_text(v)
+            message = _message(rule, meta, text, kept, ids[n] if ids else None)
+            issues.append(Issue(i, column, rule, text, message))
+    return issues
+
+
+def validate(table: pa.Table, contract: Contract, today: dt.date | None = None) -> list[Issue]:
+    """Row-level issues of the table against the contract (empty when everything passes)."""
+    suite = compile_suite(contract, today)
+    frame = table.to_pandas(date_as_object=False)
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    return issues_from_results(result.results, table)

@@ -1,0 +1,123 @@
+"""Serving copies: one DuckDB file per dataset version, written at publish, read by the API.
+
+Iceberg is the system of record, but scanning Parquet per API request is slow (see DESIGN.md);
+so publish also writes a DuckDB database sorted by the primary key with a ``_row`` sequence
+for keyset pagination, and swaps a ``CURRENT`` pointer atomically. API workers open copies
+read-only and notice a new version by the pointer's change, without a restart. The last few
+copies are kept so a client paging through a pinned version is not cut off by a publish.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from contracts.model import Contract
+from hub.errors import NotFound, VersionGone
+from warehouse import duck
+from warehouse.masking import quote
+
+TABLE = "records"
+ROW = "_row"
+
+
+@dataclass(frozen=True)
+class ServingVersion:
+    dataset: str
+    snapshot_id: int
+    version: int
+    path: Path
+    row_count: int
+
+
+def folder(serving_dir: Path, dataset: str) -> Path:
+    return serving_dir / dataset
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def build(
+    serving_dir: Path, contract: Contract, data: pa.Table, *, snapshot_id: int, version: int, keep: int = 3
+) -> ServingVersion:
+    """Write the serving copy of a version and make it current."""
+    target_dir = folder(serving_dir, contract.id)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    final = target_dir / f"{snapshot_id}.duckdb"
+    if not final.exists():
+        tmp = target_dir / f".{snapshot_id}.duckdb.tmp"
+        tmp.unlink(missing_ok=True)
+        keys = ", ".join(quote(k) for k in contract.primary_key)
+        con = duck.connect(tmp, extensions=())
+        try:
+            con.register("incoming", data)
+            con.execute(
+                f"CREATE TABLE {TABLE} AS SELECT row_number() OVER (ORDER BY {keys}) AS {ROW}, * "
+                f"FROM incoming ORDER BY {keys}"
+            )
+            con.execute(f"CREATE UNIQUE INDEX records_row ON {TABLE} ({ROW})")
+            con.execute(f"CREATE INDEX records_key ON {TABLE} ({keys})")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, final)
+    current = ServingVersion(contract.id, snapshot_id, version, final, data.num_rows)
+    pointer = {"snapshot_id": snapshot_id, "version": version, "file": final.name, "rows": data.num_rows}
+    _atomic_write(target_dir / "CURRENT", json.dumps(pointer))
+    _prune(target_dir, keep, final)
+    return current
+
+
+def _prune(target_dir: Path, keep: int, current: Path) -> None:
+    copies = sorted(target_dir.glob("*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in copies[keep:]:
+        if old != current:
+            old.unlink(missing_ok=True)
+
+
+def current(serving_dir: Path, dataset: str) -> ServingVersion:
+    pointer = folder(serving_dir, dataset) / "CURRENT"
+    try:
+        info = json.loads(pointer.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotFound(f"dataset {dataset} has no published version yet") from None
+    path = pointer.with_name(info["file"])
+    return ServingVersion(dataset, info["snapshot_id"], info["version"], path, info["rows"])
+
+
+class Store:
+    """Per-process cache of read-only connections to serving copies (thread-safe)."""
+
+    def __init__(self, serving_dir: Path):
+        self.serving_dir = serving_dir
+        self._lock = threading.Lock()
+        self._cons: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+    def cursor(self, dataset: str, snapshot_id: int | None = None) -> tuple[ServingVersion, duckdb.DuckDBPyConnection]:
+        head = current(self.serving_dir, dataset)
+        if snapshot_id is not None and snapshot_id != head.snapshot_id:
+            path = folder(self.serving_dir, dataset) / f"{snapshot_id}.duckdb"
+            if not path.exists():
+                raise VersionGone(f"version {snapshot_id} of {dataset} is no longer served; start again")
+            head = ServingVersion(dataset, snapshot_id, -1, path, -1)
+        with self._lock:
+            con = self._cons.get(head.path)
+            if con is None:
+                con = duckdb.connect(str(head.path), read_only=True, config=duck.OFFLINE)
+                self._cons[head.path] = con
+        return head, con.cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._cons.values():
+                con.close()
+            self._cons.clear()
