@@ -30,7 +30,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_pair_condition_partial,
 )
 
-from standards import codes, gb11643, tables
+from standards import codes, gb11643, registry, tables
 from standards.arrays import BoolArray, as_strings
 from standards.errors import UnknownStandard
 
@@ -44,12 +44,27 @@ def _series(mask: BoolArray, like: pd.Series) -> pd.Series:
 # --- metrics ------------------------------------------------------------------
 
 
-class ColumnValuesValidGb11643(ColumnMapMetricProvider):
-    condition_metric_name = "column_values.standards_valid_gb11643"
+def metric_name(standard: str) -> str:
+    """The GX metric that checks a column against ``standard`` (a registry name)."""
+    return f"column_values.standards_valid_{standard}"
 
-    @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return _series(gb11643.valid_mask(column), column)
+
+def _define_metric(standard: str) -> type[ColumnMapMetricProvider]:
+    mask = registry.get(standard).mask
+
+    class Metric(ColumnMapMetricProvider):
+        condition_metric_name = metric_name(standard)
+
+        @column_condition_partial(engine=PandasExecutionEngine)
+        def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
+            return _series(mask(column), column)
+
+    Metric.__name__ = Metric.__qualname__ = f"ColumnValuesValid{standard.title()}"
+    return Metric
+
+
+#: One metric provider per registry standard (registered with GX on definition).
+METRICS = {standard: _define_metric(standard) for standard in registry.known()}
 
 
 class ColumnValuesInCodeTable(ColumnMapMetricProvider):
@@ -118,12 +133,71 @@ class ColumnPairIdNumberAgreesWithSex(ColumnPairMapMetricProvider):
 # --- expectations ---------------------------------------------------------------
 
 
-class ExpectColumnValuesToBeValidGb11643(ColumnMapExpectation):
-    """Expect column values to be valid GB 11643 citizen ID numbers (nulls ignored)."""
+class _StandardExpectation(ColumnMapExpectation):
+    """Base of the one-standard column expectations (abstract: no ``map_metric``)."""
 
-    map_metric = "column_values.standards_valid_gb11643"
     success_keys = ("mostly",)
-    library_metadata: ClassVar[dict[str, Any]] = {"tags": ["standards", "gb11643"], "contributors": ["basedata-hub"]}
+    library_metadata: ClassVar[dict[str, Any]] = {"tags": ["standards"], "contributors": ["basedata-hub"]}
+
+
+class ExpectColumnValuesToBeValidGb11643(_StandardExpectation):
+    """Expect values to be valid GB 11643 citizen ID numbers (nulls ignored)."""
+
+    map_metric = metric_name("gb11643")
+
+
+class ExpectColumnValuesToBeValidGb32100(_StandardExpectation):
+    """Expect values to be valid GB 32100 unified social credit codes."""
+
+    map_metric = metric_name("gb32100")
+
+
+class ExpectColumnValuesToBeValidGb11714(_StandardExpectation):
+    """Expect values to be valid GB 11714 organization codes (9 characters)."""
+
+    map_metric = metric_name("gb11714")
+
+
+class ExpectColumnValuesToBeValidGb2260Division(_StandardExpectation):
+    """Expect values to be GB/T 2260 division codes (current or historical)."""
+
+    map_metric = metric_name("gb2260")
+
+
+class ExpectColumnValuesToBeValidDongchengStreet(_StandardExpectation):
+    """Expect values to be 9-digit codes of Dongcheng's streets."""
+
+    map_metric = metric_name("street")
+
+
+class ExpectColumnValuesToBeValidDongchengCommunity(_StandardExpectation):
+    """Expect values to be 12-digit codes of Dongcheng's communities."""
+
+    map_metric = metric_name("community")
+
+
+class ExpectColumnValuesToBeValidBeijingGrid(_StandardExpectation):
+    """Expect values to be 15-digit Beijing unit-grid codes."""
+
+    map_metric = metric_name("grid")
+
+
+class ExpectColumnValuesToBeValidGb4754(_StandardExpectation):
+    """Expect values to be GB/T 4754-2017 industry codes."""
+
+    map_metric = metric_name("gb4754")
+
+
+class ExpectColumnValuesToBeValidPhoneNumber(_StandardExpectation):
+    """Expect values to be mainland China phone numbers."""
+
+    map_metric = metric_name("phone")
+
+
+class ExpectColumnValuesToBeValidPostcode(_StandardExpectation):
+    """Expect values to be mainland China postal codes."""
+
+    map_metric = metric_name("postcode")
 
 
 class ExpectColumnValuesToBeInCodeTable(ColumnMapExpectation):
@@ -173,15 +247,30 @@ class ExpectColumnPairIdNumberToAgreeWithSex(ColumnPairMapExpectation):
     success_keys = ("column_A", "column_B", "ignore_row_if", "mostly")
 
 
-_BY_STANDARD: dict[str, type[ColumnMapExpectation]] = {
+#: Expectation class by registry short name, plus "code_table" (needs ``table=``).
+BY_STANDARD: dict[str, type[ColumnMapExpectation]] = {
     "gb11643": ExpectColumnValuesToBeValidGb11643,
+    "gb32100": ExpectColumnValuesToBeValidGb32100,
+    "gb11714": ExpectColumnValuesToBeValidGb11714,
+    "gb2260": ExpectColumnValuesToBeValidGb2260Division,
+    "street": ExpectColumnValuesToBeValidDongchengStreet,
+    "community": ExpectColumnValuesToBeValidDongchengCommunity,
+    "grid": ExpectColumnValuesToBeValidBeijingGrid,
+    "gb4754": ExpectColumnValuesToBeValidGb4754,
+    "phone": ExpectColumnValuesToBeValidPhoneNumber,
+    "postcode": ExpectColumnValuesToBeValidPostcode,
+    "code_table": ExpectColumnValuesToBeInCodeTable,
 }
 
 
 def expectation_for(standard: str, column: str, **kwargs: Any) -> ColumnMapExpectation:
-    """The column expectation for a standard's short name, e.g. ``expectation_for("gb11643", "id_no")``."""
+    """The column expectation for a short name, e.g. ``expectation_for("gb11643", "id_no")``.
+
+    ``kwargs`` go to the expectation (``mostly``, ``meta``, ``table=`` for "code_table").
+    Unknown names raise :class:`UnknownStandard`.
+    """
     try:
-        cls = _BY_STANDARD[standard]
+        cls = BY_STANDARD[standard]
     except KeyError:
-        raise UnknownStandard("standard", standard, sorted(_BY_STANDARD)) from None
+        raise UnknownStandard("standard", standard, sorted(BY_STANDARD)) from None
     return cls(column=column, **kwargs)

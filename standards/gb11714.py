@@ -11,6 +11,7 @@ import string
 import numpy as np
 import numpy.typing as npt
 
+from standards.arrays import as_strings, fixed_width
 from standards.result import Check, failed, passed
 
 STANDARD = "gb11714"
@@ -53,3 +54,9 @@ def valid_rows(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     total = np.where(values >= 0, values, 0) @ np.array(WEIGHTS, dtype=np.int64)
     expected = _CHECK_BYTES[11 - total % 11]
     return body_ok & (expected == matrix[:, 8])
+
+
+def valid_mask(values: object) -> npt.NDArray[np.bool_]:
+    """Vectorized :func:`validate`: a boolean per value (nulls are False)."""
+    matrix, fits = fixed_width(as_strings(values), 9)
+    return fits & valid_rows(matrix)
