@@ -49,12 +49,12 @@ class _People:
         self.ethnic = [r["code"] for r in tables.load("gbt3304_ethnicity").to_pylist()]
         self.used: set[str] = set()
 
-    def birthplace(self) -> str:
+    def birthplace(self, born: dt.date) -> str:
         roll = self.rng.random()
         if roll < 0.6:
             return "110101"
-        if roll < 0.7:
-            return "110103"  # 崇文区, merged into 东城区 in 2010: still on older cards
+        if roll < 0.7 and born.year < 2010:
+            return "110103"  # 崇文区, merged into 东城区 in 2010: still on the cards of people born before
         return self.rng.choice(self.elsewhere)
 
     def id_number(self, born: dt.date, sex: str) -> str:
@@ -62,7 +62,7 @@ class _People:
             seq = self.rng.randrange(0, 1000)
             if (seq % 2 == 1) != (sex == "1"):
                 seq = (seq + 1) % 1000
-            first17 = f"{self.birthplace()}{born:%Y%m%d}{seq:03d}"
+            first17 = f"{self.birthplace(born)}{born:%Y%m%d}{seq:03d}"
             number = first17 + gb11643.check_char(first17)
             if number not in self.used:
                 self.used.add(number)

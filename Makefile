@@ -1,0 +1,37 @@
+# The hub's two commands: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+ROWS ?= 3000
+PYTEST_ARGS ?=
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo test lint bench clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*## /\t/'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+setup: .venv/.synced  ## create .venv from uv.lock (bootstraps uv when missing)
+
+demo: setup  ## generate an export, ingest it through Airflow, publish, serve the API (ROWS=3000)
+	$(UV) run --frozen hub demo --rows $(ROWS)
+
+test: setup lint  ## run the whole test suite
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lint: setup  ## ruff
+	$(UV) run --frozen ruff check .
+
+bench: setup  ## benchmarks; results go to docs/benchmarks.md
+	$(UV) run --frozen python -m bench
+
+clean:  ## delete the demo state (.hub) and the environment
+	rm -rf .hub .venv .tools
