@@ -42,11 +42,17 @@ def migrate(url: str) -> None:
     with engine(url).begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    _migrated.add(url)
+
+
+_migrated: set[str] = set()
 
 
 @contextmanager
 def session(url: str) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+    """A session that commits on success and rolls back on error (schema migrated on first use)."""
+    if url not in _migrated:
+        migrate(url)
     maker = sessionmaker(engine(url), expire_on_commit=False)
     with maker() as s:
         try:

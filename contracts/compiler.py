@@ -72,8 +72,5 @@ def compile_suite(contract: Contract, today: dt.date | None = None) -> Any:
     import great_expectations as gx
 
     today = today or dt.date.today()
-    suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
-    for field in contract.fields:
-        for expectation in field_expectations(field, today):
-            suite.add_expectation(expectation)
-    return suite
+    expectations = [e for field in contract.fields for e in field_expectations(field, today)]
+    return gx.ExpectationSuite(name=f"{contract.id}@{contract.version}", expectations=expectations)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from exchange_api.responses import JSONResponse
 
 from catalog import db
 from exchange_api import ckan_api, records
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Dongcheng base-data hub",
         version="0.1.0",
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HubError, hub_error_handler)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first.get("loc", ()))
         return error_response(request, 400, "bad_request", f"{where}: {first.get('msg')}")

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse
+from exchange_api.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -175,10 +175,10 @@ def _run(name: str, act: Action, request: Request, params: dict[str, Any], key: 
         return act.fn(Context(session, settings, caller), params)
 
 
-async def _dispatch(name: str, request: Request) -> ORJSONResponse:
+async def _dispatch(name: str, request: Request) -> JSONResponse:
     act = ACTIONS.get(name)
     if act is None:
-        return ORJSONResponse(f"Bad request: Action name not known: {name}", status_code=400)
+        return JSONResponse(f"Bad request: Action name not known: {name}", status_code=400)
     try:
         if request.method == "GET" and not act.read_only:
             raise ActionError(400, "Bad Request", f"Bad request: Action {name} requires POST: Please use POST method")
@@ -193,12 +193,12 @@ async def _dispatch(name: str, request: Request) -> ORJSONResponse:
             error |= exc.fields
         else:
             error["message"] = exc.message
-        return ORJSONResponse(_envelope(request, name, success=False, error=error), status_code=exc.status)
-    return ORJSONResponse(_envelope(request, name, success=True, result=result))
+        return JSONResponse(_envelope(request, name, success=False, error=error), status_code=exc.status)
+    return JSONResponse(_envelope(request, name, success=True, result=result))
 
 
 @router.api_route("/api/3/action/{name}", methods=["GET", "POST"], summary="CKAN action (API v3)")
 @router.api_route("/api/action/{name}", methods=["GET", "POST"], summary="CKAN action", include_in_schema=False)
-async def ckan_action(name: str, request: Request) -> ORJSONResponse:
+async def ckan_action(name: str, request: Request) -> JSONResponse:
     """Any CKAN action: the envelope is ``{help, success, result}`` or ``{help, success, error}``."""
     return await _dispatch(name, request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
-from fastapi.responses import ORJSONResponse
+from exchange_api.responses import JSONResponse
 
 from hub.errors import HubError, InputError, NotAuthorized, NotFound, VersionGone
 
@@ -22,14 +22,14 @@ class Forbidden(HubError):
 STATUS[Forbidden] = (403, "forbidden")
 
 
-def error_response(request: Request, status: int, code: str, message: str) -> ORJSONResponse:
+def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:
     rid = getattr(request.state, "request_id", None)
     headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if status == 401 else None
     body = {"error": {"code": code, "message": message, "request_id": rid}}
-    return ORJSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def hub_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
     status, code = next(
         (v for k, v in STATUS.items() if isinstance(exc, k)), (500, "internal_error")
     )

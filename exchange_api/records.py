@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import ORJSONResponse
+from exchange_api.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,10 +43,10 @@ def _summary(ds: Dataset) -> dict[str, Any]:
 @router.get("/datasets", summary="List datasets")
 def list_datasets(
     _caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)
-) -> ORJSONResponse:
+) -> JSONResponse:
     rows = s.scalars(select(Dataset).where(Dataset.state == "active").order_by(Dataset.name))
     data = [_summary(ds) for ds in rows]
-    return ORJSONResponse({"count": len(data), "datasets": data})
+    return JSONResponse({"count": len(data), "datasets": data})
 
 
 @router.get("/datasets/{ref}", summary="One dataset with its fields and versions")
@@ -55,12 +55,12 @@ def show_dataset(
     _caller: ApiClient = Depends(require_client),
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
-) -> ORJSONResponse:
+) -> JSONResponse:
     ds = service.dataset(s, ref)
     contract = contracts.get(ds.key)
     body = _summary(ds) | {"fields": [_field_info(f) for f in contract.fields if leaves_hub(f)],
                            "versions": [version_dict(v) for v in ds.versions]}
-    return ORJSONResponse(body)
+    return JSONResponse(body)
 
 
 def encode_cursor(snapshot_id: int, row: int) -> str:
@@ -116,7 +116,7 @@ def records(
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
-) -> ORJSONResponse:
+) -> JSONResponse:
     """Filter by any non-sensitive field with ``?field=value``. Sensitive fields are masked."""
     ds = service.dataset(s, ref)
     contract = contracts.get(ds.key)
@@ -139,4 +139,4 @@ def records(
         "records": [dict(zip(names, r[1:], strict=True)) for r in page],
         "next_cursor": next_cursor,
     }
-    return ORJSONResponse(body)
+    return JSONResponse(body)

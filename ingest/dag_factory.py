@@ -68,7 +68,7 @@ def build_ingest_dag(doc: dict[str, Any]) -> DAG:
 
         @task(outlets=[asset_for(dataset)])
         def register(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             from ingest import steps
 

@@ -164,7 +164,7 @@ def test_second_run_of_the_same_file_adds_nothing(first_run: Run) -> None:
     state = airflow_env.run_dag(first_run.settings, dag_id(DATASET))
     assert state.endswith("success")
     cat = tables.catalog(first_run.settings.warehouse_dir)
-    assert len(tables.snapshots(tables.load_table(cat, contract))) == 1
+    assert len(tables.versions(tables.load_table(cat, contract))) == 1
     assert first_run.rows_now() == first_run.manifest.good_rows
     assert not again.exists()
 
@@ -173,7 +173,7 @@ def test_new_export_is_a_new_version_and_old_one_stays_readable(first_run: Run, 
     newer = _drop(first_run.settings, "常住人口_202611.csv", rows=300, bad_share=0.0, seed=8, encoding="utf-8-sig")
     assert airflow_env.run_dag(first_run.settings, dag_id(DATASET)).endswith("success")
     cat = tables.catalog(first_run.settings.warehouse_dir)
-    snaps = tables.snapshots(tables.load_table(cat, first_run.contract))
+    snaps = tables.versions(tables.load_table(cat, first_run.contract))
     assert len(snaps) == 2
     assert first_run.rows_now() == newer.good_rows == 300
     assert tables.read(cat, first_run.contract, snaps[0].snapshot_id).num_rows == first_run.manifest.good_rows

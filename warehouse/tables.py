@@ -81,8 +81,20 @@ def snapshots(table: Table) -> list[Snapshot]:
     return [_snapshot(s) for s in sorted(table.snapshots(), key=lambda s: s.timestamp_ms)]
 
 
+def versions(table: Table) -> list[Snapshot]:
+    """One snapshot per publish: an overwrite commits a delete and an append snapshot
+    atomically, and the version is the last snapshot of that commit."""
+    out: list[Snapshot] = []
+    for snap in snapshots(table):
+        if out and snap.source_sha256 is not None and out[-1].source_sha256 == snap.source_sha256:
+            out[-1] = snap
+        else:
+            out.append(snap)
+    return out
+
+
 def find_publish(table: Table, sha256: str) -> Snapshot | None:
-    return next((s for s in snapshots(table) if s.source_sha256 == sha256), None)
+    return next((s for s in versions(table) if s.source_sha256 == sha256), None)
 
 
 def publish(
@@ -94,7 +106,7 @@ def publish(
     if existing is not None:
         return existing, False
     props = {SHA_KEY: sha256, FILE_KEY: source_file}
-    if contract.publish_mode == "append":
+    if contract.publish_mode == "append" or table.current_snapshot() is None:
         table.append(data, snapshot_properties=props)
     else:
         table.overwrite(data, snapshot_properties=props)
