@@ -9,7 +9,6 @@ column, so GX fills ``unexpected_index_list`` with the failing rows.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, Optional
 
@@ -72,9 +71,7 @@ class ColumnValuesInCodeTable(ColumnMapMetricProvider):
     condition_value_keys = ("code_table", "table_version")
 
     @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(
-        cls, column: pd.Series, code_table: str, table_version: str | None = None, **kwargs: Any
-    ) -> pd.Series:
+    def _pandas(cls, column: pd.Series, code_table: str, table_version: str | None = None, **kwargs: Any) -> pd.Series:
         return _series(codes.in_table_mask(column, code_table, table_version), column)
 
 
@@ -113,7 +110,13 @@ def sexes_agree(ids: object, sex_column: object) -> BoolArray:
 class ColumnPairIdNumberAgreesWithBirthDate(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.standards_id_number_agrees_with_birth_date"
     condition_domain_keys = (
-        "batch_id", "table", "column_A", "column_B", "row_condition", "condition_parser", "ignore_row_if",
+        "batch_id",
+        "table",
+        "column_A",
+        "column_B",
+        "row_condition",
+        "condition_parser",
+        "ignore_row_if",
     )
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)

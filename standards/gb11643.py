@@ -157,9 +157,7 @@ def agrees_with_birth_date(value: str, born: datetime.date | str) -> Check:
     except ValueError:
         return failed("gb11643.birth_date", f"birth date {value[6:14]} is not a real date")
     if field[:10] != implied:
-        return failed(
-            "gb11643.birth_date_mismatch", f"birth date field is {field}, ID number says {implied}"
-        )
+        return failed("gb11643.birth_date_mismatch", f"birth date field is {field}, ID number says {implied}")
     return passed(STANDARD)
 
 

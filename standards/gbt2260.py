@@ -88,9 +88,7 @@ def validate(value: str, *, current_only: bool = False) -> Check:
     if division is None:
         return failed("gb2260.unknown", f"{value} is not a GB/T 2260 division code (current or historical)")
     if current_only and not division.current:
-        return failed(
-            "gb2260.withdrawn", f"{value} ({division.name}) was withdrawn after {division.last_year}"
-        )
+        return failed("gb2260.withdrawn", f"{value} ({division.name}) was withdrawn after {division.last_year}")
     return passed(STANDARD)
 
 

@@ -21,9 +21,7 @@ Strings = TypeVar("Strings", pa.Array, pa.ChunkedArray)
 #: Full-width digits and Latin letters (U+FF10-FF19, FF21-FF3A, FF41-FF5A).
 FULLWIDTH_ALNUM = "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
 _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code - 0xFEE0).isalnum()}
-_SEPARATED = (
-    r"^\s*(?P<y>\d{4})\s*(?:年|/|\.|-)\s*(?P<m>\d{1,2})\s*(?:月|/|\.|-)\s*(?P<d>\d{1,2})\s*日?\s*$"
-)
+_SEPARATED = r"^\s*(?P<y>\d{4})\s*(?:年|/|\.|-)\s*(?P<m>\d{1,2})\s*(?:月|/|\.|-)\s*(?P<d>\d{1,2})\s*日?\s*$"
 _COMPACT = r"^\s*(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})\s*$"
 
 

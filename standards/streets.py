@@ -46,8 +46,7 @@ def validate_community(value: str, *, version: str | None = None) -> Check:
     if value not in tables.codes(COMMUNITIES, version):
         return failed(
             "community.unknown_community",
-            f"community {value[9:]} is not listed under street {value[:9]}"
-            f" ({tables.name_of(STREETS, value[:9])})",
+            f"community {value[9:]} is not listed under street {value[:9]} ({tables.name_of(STREETS, value[:9])})",
         )
     return passed("community")
 

@@ -114,9 +114,7 @@ def name_of(table: str, code: str, version: str | None = None) -> str | None:
     return _names_by_code(table, resolve_version(table, version)).get(code)
 
 
-def register_duckdb(
-    con: Any, name: str, version: str | None = None, *, table_name: str | None = None
-) -> str:
+def register_duckdb(con: Any, name: str, version: str | None = None, *, table_name: str | None = None) -> str:
     """Create (or replace) a DuckDB table holding the code table; returns its name.
 
     The DuckDB table is called ``table_name``, by default the code table's name.

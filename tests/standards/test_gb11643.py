@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 from standards import gb11643, gbt2260
 
 TODAY = datetime.date(2025, 6, 1)
-CURRENT_COUNTIES = sorted(
-    code for code, d in gbt2260.divisions().items() if d.level == "county" and d.current
-)
+CURRENT_COUNTIES = sorted(code for code, d in gbt2260.divisions().items() if d.level == "county" and d.current)
 
 
 @st.composite

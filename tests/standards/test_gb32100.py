@@ -8,9 +8,7 @@ from hypothesis import strategies as st
 
 from standards import gb11714, gb32100, gbt2260
 
-TYPE_PAIRS = sorted(
-    a + t for a in gb32100.AUTHORITIES for t in gb32100.TYPES.get(a, gb32100.ANY_TYPE)
-)
+TYPE_PAIRS = sorted(a + t for a in gb32100.AUTHORITIES for t in gb32100.TYPES.get(a, gb32100.ANY_TYPE))
 COUNTIES = sorted(c for c, d in gbt2260.divisions().items() if d.level == "county" and d.current)
 
 

@@ -43,7 +43,10 @@ def test_normalizer(fn: Normalizer, before: str | None, after: str | None) -> No
     assert changed.to_pylist() == [before != after and before is not None]
 
 
-@pytest.mark.parametrize("fn", [normalize.strip_spaces, normalize.fullwidth_to_halfwidth, normalize.id_number, normalize.iso_date])
+ALL = [normalize.strip_spaces, normalize.fullwidth_to_halfwidth, normalize.id_number, normalize.iso_date]
+
+
+@pytest.mark.parametrize("fn", ALL)
 def test_chunked_in_chunked_out(fn: Normalizer) -> None:
     chunked = pa.chunked_array([["a", None], ["２０２４/1/5 "]])
     values, changed = fn(chunked)
