@@ -38,7 +38,7 @@ def _resources(contract: Contract) -> list[dict[str, Any]]:
             "name": "记录接口 Records API",
             "format": "JSON",
             "url": f"/api/v1/datasets/{name}/records",
-            "description": "按授权返回记录，敏感字段默认脱敏。Records under the caller's grant; sensitive fields masked.",
+            "description": "按授权返回记录，敏感字段默认脱敏。Records under your grant; sensitive fields masked.",
         },
         {
             "name": "Iceberg 表 Iceberg table",
@@ -129,9 +129,7 @@ def record_version(
 
 
 def file_seen(s: Session, dataset_key: str, sha256: str) -> IngestedFile | None:
-    return s.scalar(
-        select(IngestedFile).where(IngestedFile.dataset_key == dataset_key, IngestedFile.sha256 == sha256)
-    )
+    return s.scalar(select(IngestedFile).where(IngestedFile.dataset_key == dataset_key, IngestedFile.sha256 == sha256))
 
 
 def record_file(s: Session, dataset_key: str, sha256: str, **values: Any) -> IngestedFile:

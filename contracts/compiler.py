@@ -29,9 +29,7 @@ def field_expectations(field: Field, today: dt.date) -> list[Any]:
     if field.unique or (field.primary_key and field.unique is not False):
         out.append(gxe.ExpectColumnValuesToBeUnique(column=col, meta=_meta(field, "unique")))
     if field.pattern:
-        out.append(
-            gxe.ExpectColumnValuesToMatchRegex(column=col, regex=field.pattern, meta=_meta(field, "pattern"))
-        )
+        out.append(gxe.ExpectColumnValuesToMatchRegex(column=col, regex=field.pattern, meta=_meta(field, "pattern")))
     if field.standard:
         exp = std.expectation_for(field.standard, col)
         exp.meta = _meta(field, f"standard:{field.standard}", standard=field.standard)

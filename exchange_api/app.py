@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from exchange_api.responses import JSONResponse
 
 from catalog import db
 from exchange_api import ckan_api, records
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
+from exchange_api.responses import JSONResponse
 from hub.errors import HubError
 from hub.settings import Settings, get_settings
 from warehouse.serving import Store

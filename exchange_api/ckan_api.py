@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
-from exchange_api.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from catalog import clients, db, service
 from catalog.ckan import organization_dict, package_dict
 from catalog.models import ApiClient, Dataset, Organization
 from exchange_api.deps import presented_key
+from exchange_api.responses import JSONResponse
 from hub.errors import NotAuthorized, NotFound
 from hub.settings import Settings
 
@@ -134,7 +134,9 @@ def organization_list(ctx: Context, params: dict[str, Any]) -> list[Any]:
         return [o.name for o in orgs]
     counts = dict(
         ctx.session.execute(
-            select(Dataset.organization_id, func.count()).where(Dataset.state == "active").group_by(Dataset.organization_id)
+            select(Dataset.organization_id, func.count())
+            .where(Dataset.state == "active")
+            .group_by(Dataset.organization_id)
         ).all()
     )
     return [organization_dict(o, package_count=counts.get(o.id, 0)) for o in orgs]
@@ -197,8 +199,18 @@ async def _dispatch(name: str, request: Request) -> JSONResponse:
     return JSONResponse(_envelope(request, name, success=True, result=result))
 
 
-@router.api_route("/api/3/action/{name}", methods=["GET", "POST"], summary="CKAN action (API v3)")
-@router.api_route("/api/action/{name}", methods=["GET", "POST"], summary="CKAN action", include_in_schema=False)
 async def ckan_action(name: str, request: Request) -> JSONResponse:
     """Any CKAN action: the envelope is ``{help, success, result}`` or ``{help, success, error}``."""
     return await _dispatch(name, request)
+
+
+for _path, _visible in (("/api/3/action/{name}", True), ("/api/action/{name}", False)):
+    for _method in ("GET", "POST"):
+        router.add_api_route(
+            _path,
+            ckan_action,
+            methods=[_method],
+            include_in_schema=_visible,
+            summary=f"CKAN action ({_method})",
+            operation_id=f"ckan_action_{_method.lower()}" if _visible else None,
+        )

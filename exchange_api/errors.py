@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import Request
-from exchange_api.responses import JSONResponse
 
+from exchange_api.responses import JSONResponse
 from hub.errors import HubError, InputError, NotAuthorized, NotFound, VersionGone
 
 STATUS: dict[type[HubError], tuple[int, str]] = {
@@ -30,7 +30,5 @@ def error_response(request: Request, status: int, code: str, message: str) -> JS
 
 
 def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    status, code = next(
-        (v for k, v in STATUS.items() if isinstance(exc, k)), (500, "internal_error")
-    )
+    status, code = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, "internal_error"))
     return error_response(request, status, code, str(exc))

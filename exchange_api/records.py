@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from exchange_api.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,33 +16,51 @@ from catalog.ckan import version_dict
 from catalog.models import ApiClient, Dataset
 from contracts.model import Contract, Field
 from exchange_api.deps import Contracts, get_contracts, get_session, get_store, require_client
+from exchange_api.responses import JSONResponse
 from hub.errors import InputError
 from warehouse.masking import leaves_hub, quote, select_expression
 from warehouse.serving import ROW, TABLE, Store
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
 RESERVED = {"limit", "cursor", "fields"}
-SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
-             "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
 
 
 def _field_info(f: Field) -> dict[str, Any]:
-    return {"name": f.name, "title": f.title, "type": f.type, "classification": f.classification.value,
-            "masked": f.classification.masked_by_default}
+    return {
+        "name": f.name,
+        "title": f.title,
+        "type": f.type,
+        "classification": f.classification.value,
+        "masked": f.classification.masked_by_default,
+    }
 
 
 def _summary(ds: Dataset) -> dict[str, Any]:
     latest = ds.versions[-1] if ds.versions else None
-    return {"id": ds.id, "name": ds.name, "contract_id": ds.key, "title": ds.title, "title_en": ds.title_en,
-            "organization": ds.organization.title, "sharing_type": ds.sharing_type, "open_type": ds.open_type,
-            "update_frequency": ds.update_frequency,
-            "latest_version": version_dict(latest) if latest else None}
+    return {
+        "id": ds.id,
+        "name": ds.name,
+        "contract_id": ds.key,
+        "title": ds.title,
+        "title_en": ds.title_en,
+        "organization": ds.organization.title,
+        "sharing_type": ds.sharing_type,
+        "open_type": ds.open_type,
+        "update_frequency": ds.update_frequency,
+        "latest_version": version_dict(latest) if latest else None,
+    }
 
 
 @router.get("/datasets", summary="List datasets")
-def list_datasets(
-    _caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)
-) -> JSONResponse:
+def list_datasets(_caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)) -> JSONResponse:
     rows = s.scalars(select(Dataset).where(Dataset.state == "active").order_by(Dataset.name))
     data = [_summary(ds) for ds in rows]
     return JSONResponse({"count": len(data), "datasets": data})
@@ -58,8 +75,10 @@ def show_dataset(
 ) -> JSONResponse:
     ds = service.dataset(s, ref)
     contract = contracts.get(ds.key)
-    body = _summary(ds) | {"fields": [_field_info(f) for f in contract.fields if leaves_hub(f)],
-                           "versions": [version_dict(v) for v in ds.versions]}
+    body = _summary(ds) | {
+        "fields": [_field_info(f) for f in contract.fields if leaves_hub(f)],
+        "versions": [version_dict(v) for v in ds.versions],
+    }
     return JSONResponse(body)
 
 
@@ -95,11 +114,16 @@ def _filters(contract: Contract, params: dict[str, str]) -> tuple[list[str], lis
         f = by_name.get(name)
         if f is None:
             filterable = [x.name for x in contract.fields if not x.classification.masked_by_default]
-            raise InputError(f"unknown parameter {name!r}; filter on one of: {', '.join(filterable)}",
-                             column=name, rule="filter")
+            raise InputError(
+                f"unknown parameter {name!r}; filter on one of: {', '.join(filterable)}", column=name, rule="filter"
+            )
         if f.classification.masked_by_default:
-            raise InputError(f"field {name!r} is {f.classification.value}: filtering on it would reveal it; "
-                             "use the verify API instead", column=name, rule="filter")
+            raise InputError(
+                f"field {name!r} is {f.classification.value}: filtering on it would reveal it; "
+                "use the verify API instead",
+                column=name,
+                rule="filter",
+            )
         clauses.append(f"{quote(name)} = TRY_CAST(? AS {SQL_TYPES[f.type]})")
         values.append(value)
     return clauses, values

@@ -43,8 +43,11 @@ class _People:
         self.streets = tables.load("dongcheng_streets").to_pylist()
         communities = tables.load("dongcheng_communities").to_pylist()
         self.communities = {s["code"]: [c for c in communities if c["parent_code"] == s["code"]] for s in self.streets}
-        counties = [r["code"] for r in tables.load("gbt2260_divisions").to_pylist()
-                    if r.get("level") == "county" and not r.get("valid_to")]
+        counties = [
+            r["code"]
+            for r in tables.load("gbt2260_divisions").to_pylist()
+            if r.get("level") == "county" and not r.get("valid_to")
+        ]
         self.elsewhere = [c for c in counties if not c.startswith("11")] or counties
         self.ethnic = [r["code"] for r in tables.load("gbt3304_ethnicity").to_pylist()]
         self.used: set[str] = set()
@@ -82,12 +85,21 @@ class _People:
         ethnic = "01" if rng.random() < 0.95 else rng.choice(self.ethnic)
         phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}" if rng.random() < 0.85 else ""
         street_name = street["name"].removesuffix("街道")
-        address = (f"北京市东城区{street_name}街道{rng.choice(LANES)}{rng.randrange(1, 120)}号"
-                   f"{rng.randrange(1, 8)}号楼{rng.randrange(1, 6)}单元{rng.randrange(1, 7)}0{rng.randrange(1, 5)}")
+        address = (
+            f"北京市东城区{street_name}街道{rng.choice(LANES)}{rng.randrange(1, 120)}号"
+            f"{rng.randrange(1, 8)}号楼{rng.randrange(1, 6)}单元{rng.randrange(1, 7)}0{rng.randrange(1, 5)}"
+        )
         return {
-            "id_number": self.id_number(born, sex), "name": self.name(), "sex": sex, "birth_date": born.isoformat(),
-            "ethnicity": ethnic, "phone": phone, "street_code": street["code"], "community_code": community["code"],
-            "address": address, "registered_on": registered.isoformat(),
+            "id_number": self.id_number(born, sex),
+            "name": self.name(),
+            "sex": sex,
+            "birth_date": born.isoformat(),
+            "ethnicity": ethnic,
+            "phone": phone,
+            "street_code": street["code"],
+            "community_code": community["code"],
+            "address": address,
+            "registered_on": registered.isoformat(),
         }
 
 

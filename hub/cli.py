@@ -120,8 +120,10 @@ def versions(dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. popul
     with db.session(settings.db_url) as s:
         ds = service.dataset(s, dataset)
         for v in ds.versions:
-            typer.echo(f"v{v.number}  snapshot {v.snapshot_id}  {v.published_at:%Y-%m-%d %H:%M}  "
-                       f"{v.row_count} rows  ({v.rows_rejected} rejected)  from {v.source_file}")
+            typer.echo(
+                f"v{v.number}  snapshot {v.snapshot_id}  {v.published_at:%Y-%m-%d %H:%M}  "
+                f"{v.row_count} rows  ({v.rows_rejected} rejected)  from {v.source_file}"
+            )
 
 
 @app.command()

@@ -65,7 +65,9 @@ def _cast(field: Field, col: pa.ChunkedArray) -> tuple[pa.Array, list[Issue]]:
     if field.type in ("date", "timestamp"):
         fmt = "%Y-%m-%d" if field.type == "date" else "%Y-%m-%dT%H:%M:%S"
         parsed = pc.strptime(col, format=fmt, unit="us", error_is_null=True)
-        cast = pc.cast(parsed, target)
+        # strptime rolls impossible days over (2024-02-30 → 2024-03-01): a round trip catches it
+        same = pc.equal(pc.strftime(parsed, format=fmt), col)
+        cast = pc.cast(pc.if_else(same, parsed, None), target)
     else:
         ok = pc.match_substring_regex(col, PATTERNS[field.type])
         cleaned = pc.if_else(ok, col, pa.scalar(None, pa.string()))

@@ -75,10 +75,20 @@ def _archive(settings: Settings, dataset: str, path: Path, sha: str) -> Path:
     return target
 
 
-def _reject_file(settings: Settings, contract: Contract, path: Path, sha: str, error: InputError, rows: int) -> dict[str, Any]:
+def _reject_file(
+    settings: Settings, contract: Contract, path: Path, sha: str, error: InputError, rows: int
+) -> dict[str, Any]:
     issue = Issue(max((error.row or 1) - 2, -1), error.column or "", f"file:{error.rule}", None, str(error))
-    summary = {"dataset": contract.id, "file": path.name, "sha256": sha, "status": "rejected", "reason": str(error),
-               "rows_read": rows, "rows_accepted": 0, "rows_rejected": rows}
+    summary = {
+        "dataset": contract.id,
+        "file": path.name,
+        "sha256": sha,
+        "status": "rejected",
+        "reason": str(error),
+        "rows_read": rows,
+        "rows_accepted": 0,
+        "rows_rejected": rows,
+    }
     folder = quarantine.report_folder(settings.quarantine_dir, contract.id, path.name, sha)
     quarantine.write(folder, original=path, issues=[issue], rejected_rows=None, summary=summary)
     return summary | {"report_dir": str(folder)}
@@ -87,9 +97,15 @@ def _reject_file(settings: Settings, contract: Contract, path: Path, sha: str, e
 def _finish(settings: Settings, contract: Contract, path: Path, outcome: dict[str, Any]) -> dict[str, Any]:
     with db.session(settings.db_url) as s:
         service.record_file(
-            s, contract.id, outcome["sha256"], filename=path.name, status=outcome["status"],
-            rows_read=outcome["rows_read"], rows_accepted=outcome["rows_accepted"],
-            rows_rejected=outcome["rows_rejected"], report_dir=outcome.get("report_dir"),
+            s,
+            contract.id,
+            outcome["sha256"],
+            filename=path.name,
+            status=outcome["status"],
+            rows_read=outcome["rows_read"],
+            rows_accepted=outcome["rows_accepted"],
+            rows_rejected=outcome["rows_rejected"],
+            report_dir=outcome.get("report_dir"),
             message=outcome.get("reason"),
         )
     path.unlink(missing_ok=True)
@@ -108,8 +124,15 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         if seen is not None and seen.status in ("validated", "published", "rejected"):
             log.info("%s was already processed (%s); skipping", path.name, seen.status)
             path.unlink(missing_ok=True)
-            return {"dataset": dataset, "file": path.name, "sha256": sha, "status": "duplicate",
-                    "rows_read": 0, "rows_accepted": 0, "rows_rejected": 0}
+            return {
+                "dataset": dataset,
+                "file": path.name,
+                "sha256": sha,
+                "status": "duplicate",
+                "rows_read": 0,
+                "rows_accepted": 0,
+                "rows_rejected": 0,
+            }
     try:
         raw = read_file(path, contract)
     except InputError as exc:
@@ -121,24 +144,41 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
     keep = pc.invert(pc.is_in(pa.array(range(total), pa.int64()), pa.array(bad, pa.int64())))
     accepted = std.table.filter(keep)
     summary: dict[str, Any] = {
-        "dataset": dataset, "file": path.name, "sha256": sha, "encoding": raw.encoding, "format": raw.format,
-        "rows_read": total, "rows_accepted": accepted.num_rows, "rows_rejected": len(bad),
+        "dataset": dataset,
+        "file": path.name,
+        "sha256": sha,
+        "encoding": raw.encoding,
+        "format": raw.format,
+        "rows_read": total,
+        "rows_accepted": accepted.num_rows,
+        "rows_rejected": len(bad),
         "issues_by_rule": dict(Counter(i.rule for i in issues)),
         "changes": [{"column": c.column, "rule": c.rule, "count": c.count} for c in std.changes],
-        "ignored_columns": raw.ignored_columns, "checked_at": dt.datetime.now(dt.UTC).isoformat(),
+        "ignored_columns": raw.ignored_columns,
+        "checked_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     ratio = len(bad) / total if total else 1.0
     if total == 0 or ratio > contract.max_reject_ratio:
-        why = "file has no records" if total == 0 else (
-            f"{len(bad)} of {total} rows ({ratio:.0%}) fail the contract, above the limit of "
-            f"{contract.max_reject_ratio:.0%}: the whole file is rejected")
+        why = (
+            "file has no records"
+            if total == 0
+            else (
+                f"{len(bad)} of {total} rows ({ratio:.0%}) fail the contract, above the limit of "
+                f"{contract.max_reject_ratio:.0%}: the whole file is rejected"
+            )
+        )
         summary |= {"status": "rejected", "reason": why, "rows_accepted": 0, "rows_rejected": total}
     else:
         summary["status"] = "validated"
     if bad or summary["status"] == "rejected":
         folder = quarantine.report_folder(settings.quarantine_dir, dataset, path.name, sha)
-        quarantine.write(folder, original=path, issues=issues,
-                         rejected_rows=quarantine.with_row_numbers(raw.table, bad), summary=summary)
+        quarantine.write(
+            folder,
+            original=path,
+            issues=issues,
+            rejected_rows=quarantine.with_row_numbers(raw.table, bad),
+            summary=summary,
+        )
         summary["report_dir"] = str(folder)
     if summary["status"] == "validated":
         staged = settings.staging_dir / dataset / f"{sha}.parquet"
@@ -166,8 +206,15 @@ def publish(dataset: str, settings: Settings | None = None) -> list[dict[str, An
         data = pq.read_table(staged)
         snap, created = tables.publish(cat, contract, data, sha256=item["sha256"], source_file=item["file"])
         full = data if contract.publish_mode == "snapshot" else tables.read(cat, contract, snap.snapshot_id)
-        published.append(item | {"snapshot_id": snap.snapshot_id, "committed_at": snap.committed_at.isoformat(),
-                                 "row_count": full.num_rows, "created": created})
+        published.append(
+            item
+            | {
+                "snapshot_id": snap.snapshot_id,
+                "committed_at": snap.committed_at.isoformat(),
+                "row_count": full.num_rows,
+                "created": created,
+            }
+        )
         log.info("published %s as snapshot %s (%s rows)", item["file"], snap.snapshot_id, full.num_rows)
     return published
 
@@ -183,20 +230,40 @@ def register(dataset: str, published: list[dict[str, Any]], settings: Settings |
         summary = json.loads(staged.with_suffix(".json").read_text(encoding="utf-8"))
         with db.session(settings.db_url) as s:
             version = service.record_version(
-                s, contract, snapshot_id=item["snapshot_id"], row_count=item["row_count"],
-                rows_rejected=summary["rows_rejected"], source_file=item["file"], source_sha256=item["sha256"],
-                quality={k: summary[k] for k in ("rows_read", "rows_accepted", "rows_rejected", "issues_by_rule", "changes")},
+                s,
+                contract,
+                snapshot_id=item["snapshot_id"],
+                row_count=item["row_count"],
+                rows_rejected=summary["rows_rejected"],
+                source_file=item["file"],
+                source_sha256=item["sha256"],
+                quality={
+                    k: summary[k] for k in ("rows_read", "rows_accepted", "rows_rejected", "issues_by_rule", "changes")
+                },
                 published_at=dt.datetime.fromisoformat(item["committed_at"]),
             )
             number = version.number
             service.record_file(s, dataset, item["sha256"], status="published", version_id=version.id)
         data = tables.read(cat, contract, item["snapshot_id"])
-        serving.build(settings.serving_dir, contract, data, snapshot_id=item["snapshot_id"], version=number,
-                      keep=settings.serving_versions_kept)
+        serving.build(
+            settings.serving_dir,
+            contract,
+            data,
+            snapshot_id=item["snapshot_id"],
+            version=number,
+            keep=settings.serving_versions_kept,
+        )
         staged.unlink(missing_ok=True)
         staged.with_suffix(".json").unlink(missing_ok=True)
-        versions.append({"dataset": dataset, "version": number, "snapshot_id": item["snapshot_id"],
-                         "rows": item["row_count"], "file": item["file"]})
+        versions.append(
+            {
+                "dataset": dataset,
+                "version": number,
+                "snapshot_id": item["snapshot_id"],
+                "rows": item["row_count"],
+                "file": item["file"],
+            }
+        )
     with db.session(settings.db_url) as s:
         service.register_dataset(s, contract)
     return versions

@@ -22,7 +22,7 @@ from generator.residents import Manifest, generate
 from hub import airflow_env
 from hub.settings import Settings
 from ingest.dag_factory import dag_id
-from ingest.steps import inbox_folder, sha256_of
+from ingest.steps import inbox_folder
 from tests.conftest import LiveServer
 from warehouse import duck, tables
 

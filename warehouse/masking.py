@@ -25,7 +25,9 @@ MASKS: dict[str, Callable[[str], str]] = {
     # 110101********4477: region kept, birth date and sequence hidden
     "id_number": lambda c: _keep(c, 6, 4),
     # 王**: family name kept
-    "name": lambda c: f"CASE WHEN {c} IS NULL THEN NULL ELSE left({c}, 1) || repeat('*', greatest(length({c}) - 1, 1)) END",
+    "name": lambda c: (
+        f"CASE WHEN {c} IS NULL THEN NULL ELSE left({c}, 1) || repeat('*', greatest(length({c}) - 1, 1)) END"
+    ),
     # 138****5678
     "phone": lambda c: _keep(c, 3, 4),
     # 北京市东城区****: down to the district only

@@ -31,9 +31,16 @@ def test_suite_has_one_expectation_per_rule_with_its_meta() -> None:
 
 def _row(**overrides: object) -> dict[str, object]:
     base = {
-        "id_number": "110101199003074477", "name": "王伟", "sex": "1", "birth_date": dt.date(1990, 3, 7),
-        "ethnicity": "01", "phone": "13800138000", "street_code": "110101001", "community_code": "110101001001",
-        "address": "北京市东城区东华门街道南池子大街1号", "registered_on": dt.date(2000, 1, 1),
+        "id_number": "110101199003074477",
+        "name": "王伟",
+        "sex": "1",
+        "birth_date": dt.date(1990, 3, 7),
+        "ethnicity": "01",
+        "phone": "13800138000",
+        "street_code": "110101001",
+        "community_code": "110101001001",
+        "address": "北京市东城区东华门街道南池子大街1号",
+        "registered_on": dt.date(2000, 1, 1),
     }
     return base | overrides
 

@@ -41,18 +41,36 @@ def test_residents_contract_loads_with_what_the_hub_enforces() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: _prop(d, "id_number")["customProperties"].__setitem__(0, {"property": "standard", "value": "gb99999"}),
-         "unknown standard 'gb99999'"),
-        (lambda d: _prop(d, "street_code")["customProperties"].__setitem__(
-            0, {"property": "codeTable", "value": "no_such_table"}), "no_such_table"),
+        (
+            lambda d: _prop(d, "id_number")["customProperties"].__setitem__(
+                0, {"property": "standard", "value": "gb99999"}
+            ),
+            "unknown standard 'gb99999'",
+        ),
+        (
+            lambda d: _prop(d, "street_code")["customProperties"].__setitem__(
+                0, {"property": "codeTable", "value": "no_such_table"}
+            ),
+            "no_such_table",
+        ),
         (lambda d: _prop(d, "name").__setitem__("classification", "top-secret"), "classification 'top-secret'"),
         (lambda d: _prop(d, "name").__setitem__("logicalType", "text"), "logicalType 'text'"),
         (lambda d: d.__setitem__("unexpectedKey", 1), "not a valid ODCS v3 contract"),
         (lambda d: [p.pop("primaryKey", None) for p in d["schema"][0]["properties"]], "primaryKey"),
-        (lambda d: d["customProperties"].__setitem__(2, {"property": "sharingType", "value": "随便共享"}), "sharingType"),
+        (
+            lambda d: d["customProperties"].__setitem__(2, {"property": "sharingType", "value": "随便共享"}),
+            "sharingType",
+        ),
     ],
-    ids=["unknown-standard", "unknown-code-table", "bad-classification", "bad-type", "not-odcs", "no-key",
-         "bad-sharing-type"],
+    ids=[
+        "unknown-standard",
+        "unknown-code-table",
+        "bad-classification",
+        "bad-type",
+        "not-odcs",
+        "no-key",
+        "bad-sharing-type",
+    ],
 )
 def test_bad_contracts_fail_with_a_clear_error(edit: object, message: str) -> None:
     with pytest.raises(ContractError) as err:

@@ -22,8 +22,8 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 from airflow.sdk import DAG
 dags = sorted(d.dag_id for d in vars(module).values() if isinstance(d, DAG))
-print(json.dumps({"dags": dags, "heavy": sorted(m for m in %r if m in sys.modules)}))
-""" % (HEAVY,)
+print(json.dumps({"dags": dags, "heavy": sorted(m for m in HEAVY if m in sys.modules)}))
+""".replace("HEAVY", repr(HEAVY))
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=[p.name for p in DAG_FILES])
