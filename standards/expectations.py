@@ -9,6 +9,7 @@ column, so GX fills ``unexpected_index_list`` with the failing rows.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, Optional
 
@@ -63,7 +64,22 @@ def _define_metric(standard: str) -> type[ColumnMapMetricProvider]:
 
 
 #: One metric provider per registry standard (registered with GX on definition).
-METRICS = {standard: _define_metric(standard) for standard in registry.known()}
+METRICS = {standard: _define_metric(standard) for standard in registry.known() if standard != "gb11643"}
+
+
+class ColumnValuesValidGb11643(ColumnMapMetricProvider):
+    """GB 11643 check; ``today`` (ISO date string) pins what counts as a future birth date."""
+
+    condition_metric_name = metric_name("gb11643")
+    condition_value_keys = ("today",)
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, today: str | None = None, **kwargs: Any) -> pd.Series:
+        pinned = datetime.date.fromisoformat(today) if today else None
+        return _series(gb11643.valid_mask(column, today=pinned), column)
+
+
+METRICS["gb11643"] = ColumnValuesValidGb11643
 
 
 class ColumnValuesInCodeTable(ColumnMapMetricProvider):
@@ -144,9 +160,21 @@ class _StandardExpectation(ColumnMapExpectation):
 
 
 class ExpectColumnValuesToBeValidGb11643(_StandardExpectation):
-    """Expect values to be valid GB 11643 citizen ID numbers (nulls ignored)."""
+    """Expect values to be valid GB 11643 citizen ID numbers (nulls ignored).
 
+    ``today`` (optional ISO date string) pins the day after which a birth date is
+    "in the future"; by default it is the day the validation runs.
+    """
+
+    today: Optional[str] = None  # noqa: UP045  (GX models are pydantic v1)
     map_metric = metric_name("gb11643")
+    success_keys = ("today", "mostly")
+
+    @pydantic.validator("today")
+    def _iso_date(cls, today: str | None) -> str | None:
+        if today is not None:
+            datetime.date.fromisoformat(today)
+        return today
 
 
 class ExpectColumnValuesToBeValidGb32100(_StandardExpectation):

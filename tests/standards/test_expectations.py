@@ -13,7 +13,7 @@ import pytest
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 from standards import expectations as se
-from standards import registry
+from standards import gb11643, registry
 from standards.errors import UnknownStandard
 from tests.standards.golden import load
 
@@ -136,3 +136,16 @@ def test_suite_round_trip_keeps_code_table_version(context: Any) -> None:
     suite.add_expectation(se.ExpectColumnValuesToBeInCodeTable(column="e", table="gbt3304_ethnicity", version="1991"))
     stored = context.suites.get("standards_round_trip").expectations[0]
     assert (stored.code_table, stored.table_version) == ("gbt3304_ethnicity", "1991")
+
+
+@pytest.mark.parametrize(("today", "unexpected"), [("2025-06-01", [0]), ("2025-06-02", []), (None, [])])
+def test_gb11643_today_pins_future_birth_dates(validate: Any, today: str | None, unexpected: list[int]) -> None:
+    born_2025_06_02 = "11010120250602001" + gb11643.check_char("11010120250602001")
+    expectation = se.ExpectColumnValuesToBeValidGb11643(column="id", today=today)
+    result = validate(pd.DataFrame({"id": [born_2025_06_02]}), expectation)
+    assert result.result["unexpected_index_list"] == unexpected
+
+
+def test_gb11643_today_must_be_iso() -> None:
+    with pytest.raises(ValueError):
+        se.ExpectColumnValuesToBeValidGb11643(column="id", today="1 June 2025")
