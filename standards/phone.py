@@ -16,9 +16,9 @@ import pyarrow.compute as pc
 from standards.arrays import BoolArray, as_strings
 from standards.result import Check, failed, passed
 
-MOBILE = r"(?:(?:\+86|0086|86)[ -]?)?1[3-9]\d{9}"
-FIXED = r"(?:010|02\d)-?[2-9]\d{7}|0[3-9]\d{2}-?[2-9]\d{6,7}"
-SERVICE = r"[48]00-?\d{3}-?\d{4}"
+MOBILE = r"(?:(?:\+86|0086|86)[ -]?)?1[3-9][0-9]{9}"
+FIXED = r"(?:010|02[0-9])-?[2-9][0-9]{7}|0[3-9][0-9]{2}-?[2-9][0-9]{6,7}"
+SERVICE = r"[48]00-?[0-9]{3}-?[0-9]{4}"
 PATTERN = rf"^(?:{MOBILE}|{FIXED}|{SERVICE})$"
 _PATTERN = re.compile(PATTERN, re.ASCII)
 _ALLOWED = re.compile(r"[0-9+\- ]+")

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from standards.arrays import BoolArray, as_strings
 from standards.result import Check, failed, passed
 
-PATTERN = r"^(?:0[1-9]|[1-7]\d|8[0-6])\d{4}$"
+PATTERN = r"^(?:0[1-9]|[1-7][0-9]|8[0-6])[0-9]{4}$"
 
 
 def validate(value: str) -> Check:
