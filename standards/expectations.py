@@ -10,13 +10,9 @@ column, so GX fills ``unexpected_index_list`` with the failing rows.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal, Optional
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from great_expectations.compatibility import pydantic
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
@@ -30,11 +26,9 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_pair_condition_partial,
 )
 
-from standards import codes, gb11643, registry, tables
-from standards.arrays import BoolArray, as_strings
+from standards import agreement, codes, gb11643, registry, tables
+from standards.arrays import BoolArray
 from standards.errors import UnknownStandard
-
-Mask = Callable[[object], BoolArray]
 
 
 def _series(mask: BoolArray, like: pd.Series) -> pd.Series:
@@ -91,38 +85,6 @@ class ColumnValuesInCodeTable(ColumnMapMetricProvider):
         return _series(codes.in_table_mask(column, code_table, table_version), column)
 
 
-def _epoch_days(column: pd.Series) -> np.ndarray:
-    """Dates in a column (ISO strings, dates, datetimes) as days since 1970; -2**62 if unreadable."""
-    missing = np.int64(-(2**62))
-    if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        values = column.dt.tz_localize(None) if getattr(column.dt, "tz", None) else column
-        days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-        return np.where(np.isnat(days), missing, days.astype(np.int64))
-    array = pa.array(column, from_pandas=True)
-    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
-        dates = pc.cast(array, pa.date32())
-    else:
-        text = pc.utf8_slice_codeunits(as_strings(array), 0, 10)
-        parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-        dates = pc.cast(parsed, pa.date32())
-    days = pc.cast(dates, pa.int32())
-    return pc.fill_null(pc.cast(days, pa.int64()), missing).to_numpy(zero_copy_only=False)
-
-
-def birth_dates_agree(ids: object, birth_column: pd.Series) -> BoolArray:
-    """True where the ID number's birth date equals the birth-date column's."""
-    encoded = gb11643.birth_dates(ids)
-    encoded_days = np.where(np.isnat(encoded), np.int64(-(2**61)), encoded.astype(np.int64))
-    return encoded_days == _epoch_days(birth_column)
-
-
-def sexes_agree(ids: object, sex_column: object) -> BoolArray:
-    """True where the ID number's sequence parity matches the GB/T 2261.1 sex code."""
-    given = pc.fill_null(as_strings(sex_column), "").to_numpy(zero_copy_only=False).astype(str)
-    implied = gb11643.sexes(ids)
-    return (implied != "") & (implied == given)
-
-
 class ColumnPairIdNumberAgreesWithBirthDate(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.standards_id_number_agrees_with_birth_date"
     condition_domain_keys = (
@@ -137,7 +99,7 @@ class ColumnPairIdNumberAgreesWithBirthDate(ColumnPairMapMetricProvider):
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
-        return _series(birth_dates_agree(column_A, column_B), column_A)
+        return _series(agreement.birth_dates_agree(column_A, column_B), column_A)
 
 
 class ColumnPairIdNumberAgreesWithSex(ColumnPairMapMetricProvider):
@@ -146,7 +108,7 @@ class ColumnPairIdNumberAgreesWithSex(ColumnPairMapMetricProvider):
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
-        return _series(sexes_agree(column_A, column_B), column_A)
+        return _series(agreement.sexes_agree(column_A, column_B), column_A)
 
 
 # --- expectations ---------------------------------------------------------------
