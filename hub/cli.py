@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +27,14 @@ def _settings() -> Settings:
     settings = get_settings()
     settings.ensure_dirs()
     return settings
+
+
+@app.callback()
+def _main() -> None:
+    """Point Airflow at HUB_HOME before anything imports it."""
+    from hub import airflow_env
+
+    airflow_env.configure(get_settings())
 
 
 def _mount_standards() -> None:
@@ -66,9 +73,10 @@ def generate(
 
 def _ingest(settings: Settings, datasets: list[str]) -> list[str]:
     from hub import airflow_env
-    from ingest.dag_factory import active_contracts, dag_id
 
     airflow_env.configure(settings)
+    from ingest.dag_factory import active_contracts, dag_id
+
     known = [d["id"] for d in active_contracts(settings.contracts_dir)]
     chosen = datasets or known
     unknown = sorted(set(chosen) - set(known))
@@ -230,9 +238,3 @@ def demo(
     typer.echo(_demo_summary(settings, key))
     if serve_api:
         serve(host=settings.api_host, port=settings.api_port)
-
-
-@app.command()
-def today() -> None:
-    """Print today's date as the pipeline sees it (Asia/Shanghai)."""
-    typer.echo(dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat())
