@@ -31,9 +31,9 @@ def field_expectations(field: Field, today: dt.date) -> list[Any]:
     if field.pattern:
         out.append(gxe.ExpectColumnValuesToMatchRegex(column=col, regex=field.pattern, meta=_meta(field, "pattern")))
     if field.standard:
-        exp = std.expectation_for(field.standard, col)
-        exp.meta = _meta(field, f"standard:{field.standard}", standard=field.standard)
-        out.append(exp)
+        dated = {"today": today.isoformat()} if field.standard == "gb11643" else {}
+        meta = _meta(field, f"standard:{field.standard}", standard=field.standard)
+        out.append(std.expectation_for(field.standard, col, meta=meta, **dated))
     if field.code_table:
         out.append(
             std.ExpectColumnValuesToBeInCodeTable(
