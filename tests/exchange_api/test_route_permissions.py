@@ -1,0 +1,29 @@
+"""Every exchange route checks the caller; a new route without a check fails this test."""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute
+
+from exchange_api.app import create_app
+from exchange_api.deps import require_client
+from hub.settings import Settings
+
+PUBLIC = {"/api/3/action/{name}", "/api/action/{name}"}  # CKAN actions authorize per action
+
+
+def _dependencies(route: APIRoute) -> set[object]:
+    seen: set[object] = set()
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        seen.add(dep.call)
+        stack.extend(dep.dependencies)
+    return seen
+
+
+def test_every_exchange_route_requires_a_client(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(Settings(home=tmp_path))
+    routes = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")]
+    assert routes
+    unguarded = [r.path for r in routes if r.path not in PUBLIC and require_client not in _dependencies(r)]
+    assert unguarded == []
