@@ -70,10 +70,23 @@ def test_accepted_rows_equal_generated_good_rows(first_run: Run) -> None:
 
 
 def test_duckdb_reads_the_iceberg_table(first_run: Run) -> None:
-    location = tables.metadata_location(tables.catalog(first_run.settings.warehouse_dir), first_run.contract)
-    con = duck.connect()
-    count = con.execute("SELECT count(*) FROM iceberg_scan(?)", [location.removeprefix("file://")]).fetchone()
+    sql, params = tables.duckdb_source(tables.catalog(first_run.settings.warehouse_dir), first_run.contract)
+    count = duck.connect().execute(f"SELECT count(*) FROM {sql}", params).fetchone()
     assert count == (first_run.manifest.good_rows,)
+
+
+def asset_events() -> int:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        query = select(func.count()).select_from(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+        return int(session.scalar(query.where(AssetModel.name == DATASET)) or 0)
+
+
+def test_the_run_emitted_an_asset_event(first_run: Run) -> None:
+    assert asset_events() == 1
 
 
 def _rejects(run: Run) -> list[dict[str, str]]:
@@ -167,6 +180,7 @@ def test_second_run_of_the_same_file_adds_nothing(first_run: Run) -> None:
     assert len(tables.versions(tables.load_table(cat, contract))) == 1
     assert first_run.rows_now() == first_run.manifest.good_rows
     assert not again.exists()
+    assert asset_events() == 1, "nothing new published, so no Asset event"
 
 
 def test_new_export_is_a_new_version_and_old_one_stays_readable(first_run: Run, tmp_path: Path) -> None:
@@ -175,8 +189,11 @@ def test_new_export_is_a_new_version_and_old_one_stays_readable(first_run: Run, 
     cat = tables.catalog(first_run.settings.warehouse_dir)
     snaps = tables.versions(tables.load_table(cat, first_run.contract))
     assert len(snaps) == 2
+    assert asset_events() == 2
     assert first_run.rows_now() == newer.good_rows == 300
     assert tables.read(cat, first_run.contract, snaps[0].snapshot_id).num_rows == first_run.manifest.good_rows
+    sql, params = tables.duckdb_source(cat, first_run.contract, snaps[0].snapshot_id)
+    assert duck.connect().execute(f"SELECT count(*) FROM {sql}", params).fetchone() == (first_run.manifest.good_rows,)
     with db.session(first_run.settings.db_url) as s:
         from catalog import service
 

@@ -126,3 +126,12 @@ def read(cat: Catalog, contract: Contract, snapshot_id: int | None = None) -> pa
 
 def metadata_location(cat: Catalog, contract: Contract) -> str:
     return load_table(cat, contract).metadata_location
+
+
+def duckdb_source(cat: Catalog, contract: Contract, snapshot_id: int | None = None) -> tuple[str, list[object]]:
+    """A DuckDB table expression and its parameters reading the dataset, at a version if given:
+    ``con.execute(f"SELECT count(*) FROM {sql}", params)``."""
+    location = metadata_location(cat, contract).removeprefix("file://")
+    if snapshot_id is None:
+        return "iceberg_scan(?)", [location]
+    return "iceberg_scan(?, snapshot_from_id=?)", [location, snapshot_id]
