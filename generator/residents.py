@@ -9,32 +9,16 @@ Seeded: the same arguments give the same bytes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.export import ENCODINGS, Manifest, write_csv
 from generator.names import GIVEN_CHARS, LANES, MOBILE_PREFIXES, SURNAME_WEIGHTS, SURNAMES
-from hub.settings import get_settings
 from standards import gb11643, tables
 
 FAULTS = ("bad_check_digit", "unknown_street", "duplicate_id", "missing_name", "future_birth_date")
 EXPORT_DATE = dt.date(2026, 10, 31)
-ENCODINGS = {"gb18030": "gb18030", "utf-8-sig": "utf-8-sig", "utf-8": "utf-8"}
-
-
-@dataclass
-class Manifest:
-    """What was generated: the truth a test checks the pipeline against."""
-
-    path: Path
-    rows: int
-    encoding: str
-    good_rows: int
-    bad_rows: dict[int, str] = field(default_factory=dict)
-    """Spreadsheet row number (header = 1) → fault kind."""
 
 
 class _People:
@@ -142,13 +126,10 @@ def generate(
     out: Path, *, rows: int = 3000, bad_share: float = 0.05, seed: int = 20261031, encoding: str = "gb18030"
 ) -> Manifest:
     """Write the export to ``out`` and return the manifest of good and bad rows."""
-    from contracts import model
-
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}")
     rng = random.Random(seed)
     people = _People(rng)
-    contract = model.find(get_settings().contracts_dir, "population.residents")
     n_bad = round(rows * bad_share)
     bad_at = set(rng.sample(range(1, rows), min(n_bad, rows - 1))) if n_bad else set()
     manifest = Manifest(out, rows, encoding, rows - len(bad_at))
@@ -164,10 +145,5 @@ def generate(
         else:
             good.append(row)
         records.append(row)
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([f.title for f in contract.fields])
-    writer.writerows([[r[f.name] for f in contract.fields] for r in records])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(buf.getvalue().encode(ENCODINGS[encoding]))
+    write_csv(out, "population.residents", records, encoding)
     return manifest

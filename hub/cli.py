@@ -31,10 +31,13 @@ def _settings() -> Settings:
 
 @app.callback()
 def _main() -> None:
-    """Point Airflow at HUB_HOME before anything imports it."""
+    """Point Airflow at HUB_HOME before anything imports it (commands that run DAGs check again)."""
+    import sys
+
     from hub import airflow_env
 
-    airflow_env.configure(get_settings())
+    if "airflow" not in sys.modules:
+        airflow_env.configure(get_settings())
 
 
 def _mount_standards() -> None:
