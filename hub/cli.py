@@ -53,23 +53,26 @@ _mount_standards()
 
 @app.command()
 def generate(
+    dataset: Annotated[str, typer.Argument(help="population.residents or legal_entity.enterprises.")] = DEMO_DATASET,
     rows: Annotated[int, typer.Option(help="Number of records.", min=1)] = 3000,
     bad_share: Annotated[float, typer.Option(help="Share of rows with a realistic fault.", min=0, max=0.9)] = 0.05,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 20261031,
     encoding: Annotated[str, typer.Option(help="gb18030, utf-8-sig or utf-8.")] = "gb18030",
     out: Annotated[Path | None, typer.Option(help="Where to write; default: the dataset's inbox folder.")] = None,
 ) -> None:
-    """Generate the public-security department's resident export (CSV, Chinese headers)."""
+    """Generate a department's export (CSV, Chinese headers, realistic faults) into its inbox."""
     from contracts import model
-    from generator.residents import generate as make
+    from generator import registry
     from ingest.steps import inbox_folder
 
     settings = _settings()
+    if dataset not in registry.GENERATORS:
+        raise typer.BadParameter(f"no generator for {dataset}; available: {', '.join(registry.GENERATORS)}")
     if out is None:
-        contract = model.find(settings.contracts_dir, DEMO_DATASET)
-        out = inbox_folder(settings, contract) / f"常住人口_{rows}_{seed}.csv"
+        contract = model.find(settings.contracts_dir, dataset)
+        out = inbox_folder(settings, contract) / f"{registry.FILE_STEMS[dataset]}_{rows}_{seed}.csv"
     tmp = out.with_name(f".{out.name}.tmp")
-    manifest = make(tmp, rows=rows, bad_share=bad_share, seed=seed, encoding=encoding)
+    manifest = registry.generate(dataset, tmp, rows=rows, bad_share=bad_share, seed=seed, encoding=encoding)
     os.replace(tmp, out)
     typer.echo(f"wrote {out} ({manifest.rows} rows, {len(manifest.bad_rows)} with faults, {encoding})")
 
@@ -232,7 +235,7 @@ def demo(
         settings = settings.model_copy(update={"api_port": port})
     db.migrate(settings.db_url)
     typer.echo(f"HUB_HOME is {settings.resolved_home}")
-    generate(rows=rows, bad_share=0.05, seed=20261031, encoding="gb18030", out=None)
+    generate(DEMO_DATASET, rows=rows, bad_share=0.05, seed=20261031, encoding="gb18030", out=None)
     states = _ingest(settings, [DEMO_DATASET])
     if any("failed" in s for s in states):
         typer.echo("ingestion failed: see the Airflow logs above", err=True)

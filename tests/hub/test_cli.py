@@ -37,3 +37,8 @@ def test_generate_writes_into_the_inbox(tmp_path, monkeypatch) -> None:  # type:
         assert len(written) == 1 and "20 rows" in result.output
     finally:
         get_settings.cache_clear()
+
+
+def test_generate_refuses_unknown_dataset() -> None:
+    result = runner.invoke(app, ["generate", "economy.nothing", "--rows", "5"])
+    assert result.exit_code != 0 and "population.residents" in result.output
