@@ -1,18 +1,40 @@
 """CKAN-shaped dictionaries of the catalogue (what ``package_show`` and friends return).
 
-The hub's own metadata (sharing and open type, fields with classification, versions with
-quality) rides along as extra top-level keys, which CKAN clients ignore and keep.
+The hub's own metadata (the national catalogue elements, fields with classification, versions
+with quality) rides along as extra top-level keys, which CKAN clients ignore and keep, and the
+catalogue elements are repeated as CKAN ``extras`` (strings) so a plain CKAN keeps them too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
-from catalog.models import Dataset, Organization, Resource, Version
+from catalog import profile
+from catalog.models import Activity, ApiClient, Dataset, Group, Organization, Resource, Version
+
+# extras the hub computes from other fields: ignored when a dict comes back in
+DERIVED_EXTRAS = frozenset(
+    {"provider", "provider_code", "formats", "update_frequency_label", "resource_classification", "abstract"}
+)
+# extras the hub stores in typed columns
+TYPED_EXTRAS = frozenset(
+    {
+        "sharing_type",
+        "open_type",
+        "update_frequency",
+        "domain",
+        "resource_code",
+        "sharing_condition",
+        "sharing_method",
+        "release_date",
+        "related_resource_codes",
+    }
+)
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
@@ -34,16 +56,42 @@ def organization_dict(org: Organization, *, package_count: int | None = None) ->
         "state": "active",
         "approval_status": "approved",
         "image_url": "",
-        "created": _iso(org.created),
+        "created": iso(org.created),
     }
     if package_count is not None:
         out["package_count"] = package_count
     return out
 
 
+def group_dict(group: Group, *, package_count: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": group.id,
+        "name": group.name,
+        "title": group.title,
+        "display_name": group.title,
+        "title_en": group.title_en,
+        "description": group.description,
+        "kind": group.kind,
+        "type": "group",
+        "is_organization": False,
+        "state": "active",
+        "approval_status": "approved",
+        "image_url": "",
+        "created": iso(group.created),
+    }
+    domain = profile.DOMAINS.get(group.name) if group.kind == "domain" else None
+    if domain is not None:
+        out["item_code"] = domain.item_code
+    if package_count is not None:
+        out["package_count"] = package_count
+    return out
+
+
 def resource_dict(res: Resource, base_url: str) -> dict[str, Any]:
-    url = res.url if "://" in res.url else base_url + res.url
-    return {
+    url = res.url if "://" in res.url or not res.url else base_url + res.url
+    extra = dict(res.extra)
+    out = {
+        **extra,
         "id": res.id,
         "package_id": res.dataset_id,
         "name": res.name,
@@ -51,17 +99,24 @@ def resource_dict(res: Resource, base_url: str) -> dict[str, Any]:
         "format": res.format,
         "url": url,
         "position": res.position,
-        "created": _iso(res.created),
+        "created": iso(res.created),
+        "last_modified": iso(res.modified),
+        "metadata_modified": iso(res.modified or res.created),
         "state": "active",
-        "url_type": "api" if res.format == "JSON" else None,
+        "url_type": extra.get("url_type") or ("api" if res.format == "JSON" else None),
+        "mimetype": extra.get("mimetype"),
+        "size": extra.get("size"),
+        "generated": res.generated,
+        "datastore_active": res.generated and bool(res.dataset.versions),
     }
+    return out
 
 
 def version_dict(v: Version) -> dict[str, Any]:
     return {
         "version": v.number,
         "snapshot_id": str(v.snapshot_id),
-        "published_at": _iso(v.published_at),
+        "published_at": iso(v.published_at),
         "row_count": v.row_count,
         "rows_rejected": v.rows_rejected,
         "source_file": v.source_file,
@@ -70,15 +125,36 @@ def version_dict(v: Version) -> dict[str, Any]:
     }
 
 
+def _extra_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def catalogue_fields(ds: Dataset) -> dict[str, Any]:
+    """The national catalogue elements as typed top-level values (dates as ISO strings)."""
+    return profile.record(ds).model_dump(mode="json", exclude={"title"})
+
+
+def extras(ds: Dataset, record: dict[str, Any]) -> list[dict[str, str]]:
+    typed = {
+        **{k: record[k] for k in sorted(TYPED_EXTRAS | DERIVED_EXTRAS) if k in record},
+        "domain": ds.domain,
+        "update_frequency": ds.update_frequency,
+    }
+    if ds.from_contract:
+        typed["contract_id"] = ds.key
+    out = [{"key": k, "value": _extra_value(v)} for k, v in sorted(typed.items()) if v not in (None, "", [])]
+    out += [e for e in ds.extras if e["key"] not in typed]
+    return sorted(out, key=lambda e: e["key"])
+
+
 def package_dict(ds: Dataset, base_url: str) -> dict[str, Any]:
     latest = ds.versions[-1] if ds.versions else None
-    extras = {
-        "sharing_type": ds.sharing_type,
-        "open_type": ds.open_type,
-        "update_frequency": ds.update_frequency,
-        "domain": ds.domain,
-        "contract_id": ds.key,
-    }
+    record = catalogue_fields(ds)
+    meta = ds.meta
     return {
         "id": ds.id,
         "name": ds.name,
@@ -88,24 +164,57 @@ def package_dict(ds: Dataset, base_url: str) -> dict[str, Any]:
         "type": "dataset",
         "state": ds.state,
         "private": ds.private,
-        "version": ds.contract_version,
-        "url": f"{base_url}/dataset/{ds.name}",
-        "license_id": "gov-sharing",
+        "version": ds.contract_version or None,
+        "url": meta.get("url") or f"{base_url}/dataset/{ds.name}",
+        "license_id": meta.get("license_id") or "gov-sharing",
         "license_title": ds.licence,
         "maintainer": ds.steward,
-        "author": ds.organization.title,
-        "metadata_created": _iso(ds.created),
-        "metadata_modified": _iso(ds.modified),
+        "maintainer_email": meta.get("maintainer_email"),
+        "author": meta.get("author") or ds.organization.title,
+        "author_email": meta.get("author_email"),
+        "metadata_created": iso(ds.created),
+        "metadata_modified": iso(ds.modified),
         "owner_org": ds.organization_id,
         "organization": organization_dict(ds.organization),
         "tags": [{"name": t, "display_name": t, "state": "active"} for t in ds.tags],
         "num_tags": len(ds.tags),
-        "groups": [],
+        "groups": [group_dict(g) for g in ds.groups],
         "resources": [resource_dict(r, base_url) for r in ds.resources],
         "num_resources": len(ds.resources),
-        "extras": [{"key": k, "value": v} for k, v in extras.items()],
-        **extras,
+        "extras": extras(ds, record),
+        **record,
+        "domain": ds.domain,
+        "origin": ds.origin,
+        "contract_id": ds.key if ds.from_contract else None,
         "fields": ds.fields,
         "versions": [version_dict(v) for v in ds.versions],
         "latest_version": version_dict(latest) if latest else None,
+    }
+
+
+def user_dict(client: ApiClient, *, package_count: int = 0) -> dict[str, Any]:
+    return {
+        "id": client.id,
+        "name": client.name,
+        "fullname": client.name,
+        "display_name": client.name,
+        "about": "",
+        "role": client.role,
+        "organization": client.organization,
+        "sysadmin": client.role == "steward",
+        "state": "active",
+        "created": iso(client.created),
+        "number_created_packages": package_count,
+    }
+
+
+def activity_dict(row: Activity) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "timestamp": iso(row.timestamp),
+        "user_id": row.user_id,
+        "user_name": row.user_name,
+        "object_id": row.object_id,
+        "activity_type": row.activity_type,
+        "data": row.data,
     }

@@ -5,7 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -15,6 +28,14 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+dataset_groups = Table(
+    "dataset_groups",
+    Base.metadata,
+    Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class Organization(Base):
@@ -55,9 +76,28 @@ class Dataset(Base):
     state: Mapped[str] = mapped_column(String(20), default="active")
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     modified: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    origin: Mapped[str] = mapped_column(String(20), default="contract")
+    """``contract`` (registered from a data contract) or ``catalogue`` (created with package_create)."""
+    resource_code: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
+    """信息资源代码, assigned once by ``catalog.profile.assign_code`` and never changed."""
+    sharing_condition: Mapped[str | None] = mapped_column(Text)
+    related_codes: Mapped[list[Any]] = mapped_column(default=list)
+    extras: Mapped[list[Any]] = mapped_column(default=list)
+    """Free CKAN extras ``[{key, value}]`` (keys the hub does not type)."""
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Free CKAN core fields and supplied catalogue elements of catalogue-only datasets."""
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    """Lower-cased text searched by package_search (see ``catalog.search``)."""
     organization: Mapped[Organization] = relationship(back_populates="datasets")
-    resources: Mapped[list[Resource]] = relationship(back_populates="dataset", order_by="Resource.position")
+    resources: Mapped[list[Resource]] = relationship(
+        back_populates="dataset", order_by="Resource.position", cascade="all, delete-orphan"
+    )
     versions: Mapped[list[Version]] = relationship(back_populates="dataset", order_by="Version.number")
+    groups: Mapped[list[Group]] = relationship(secondary=dataset_groups, order_by="Group.name")
+
+    @property
+    def from_contract(self) -> bool:
+        return self.origin == "contract"
 
 
 class Resource(Base):
@@ -72,7 +112,40 @@ class Resource(Base):
     format: Mapped[str] = mapped_column(String(30))
     url: Mapped[str] = mapped_column(String(500))
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Made from the contract (records API, Iceberg table): not editable through the API."""
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """url_type, mimetype, size, upload details and free CKAN resource fields."""
+    modified: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     dataset: Mapped[Dataset] = relationship(back_populates="resources")
+
+
+class Group(Base):
+    """A CKAN group: one of the base-data domains (``kind`` domain) or a theme."""
+
+    __tablename__ = "groups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20), default="theme")
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    datasets: Mapped[list[Dataset]] = relationship(secondary=dataset_groups, viewonly=True)
+
+
+class Activity(Base):
+    """One change to a dataset (CKAN activity stream), newest listed first."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_object", "object_id", "timestamp"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    object_id: Mapped[str] = mapped_column(String(36))
+    activity_type: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Version(Base):

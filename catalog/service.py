@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Dataset, IngestedFile, Organization, Resource, Version, utcnow
+from catalog import activity, profile
+from catalog.models import Dataset, Group, IngestedFile, Organization, Resource, Version, utcnow
+from catalog.search import search_text
 from contracts.model import Contract
 from hub.errors import NotFound
 
@@ -49,20 +51,56 @@ def _resources(contract: Contract) -> list[dict[str, Any]]:
     ]
 
 
-def register_dataset(s: Session, contract: Contract) -> Dataset:
-    """Create or update the dataset's catalogue entry from its contract (idempotent)."""
-    org = _organization(s, contract)
+CONTRACT_KEYS = (
+    "name title title_en notes domain organization_id contract_version sharing_type open_type "
+    "update_frequency licence steward tags fields private sharing_condition"
+).split()
+
+
+def _fingerprint(ds: Dataset) -> dict[str, Any]:
+    values = {k: getattr(ds, k, None) for k in CONTRACT_KEYS}
+    values["resources"] = [(r.id, r.name, r.format, r.url, r.description) for r in ds.resources if r.generated]
+    return values
+
+
+def domain_group(s: Session, domain: str) -> Group:
+    """The CKAN group of a base-data domain (seeded by migration 0002; unknown domains get one too)."""
+    group = s.scalar(select(Group).where(Group.name == domain))
+    if group is None:
+        known = profile.DOMAINS.get(domain)
+        group = Group(
+            id=stable_id("group", domain),
+            name=domain,
+            title=known.title if known else domain,
+            title_en=known.title_en if known else None,
+            description="",
+            kind="domain",
+        )
+        s.add(group)
+        s.flush()
+    return group
+
+
+def _find_for_contract(s: Session, contract: Contract) -> Dataset | None:
     ds = s.scalar(select(Dataset).where(Dataset.key == contract.id))
     if ds is None:
-        ds = Dataset(id=stable_id("dataset", contract.id), key=contract.id)
-        s.add(ds)
+        # a catalogue-only entry made before the contract existed is adopted by the contract
+        ds = s.scalar(select(Dataset).where(Dataset.name == contract.ckan_name, Dataset.origin == "catalogue"))
+        if ds is not None:
+            ds.key, ds.origin = contract.id, "contract"
+    return ds
+
+
+def _apply_contract(ds: Dataset, contract: Contract, org: Organization) -> None:
     ds.name = contract.ckan_name
     ds.title, ds.title_en = contract.title, contract.title_en
     ds.notes = contract.description
     ds.domain = contract.domain
     ds.organization = org
+    ds.organization_id = org.id
     ds.contract_version = contract.version
     ds.sharing_type = contract.sharing_type.value
+    ds.sharing_condition = contract.sharing_condition
     ds.open_type = contract.open_type.value
     ds.update_frequency = contract.update_frequency
     ds.licence = contract.licence
@@ -70,17 +108,57 @@ def register_dataset(s: Session, contract: Contract) -> Dataset:
     ds.tags = contract.tags
     ds.fields = [f.model_dump(mode="json") for f in contract.fields]
     ds.private = contract.open_type.value == "不予开放"
-    ds.modified = utcnow()
+
+
+def _apply_resources(s: Session, ds: Dataset, contract: Contract) -> None:
     existing = {r.id: r for r in ds.resources}
     for pos, spec in enumerate(_resources(contract)):
         rid = stable_id("resource", contract.id, str(pos))
-        res = existing.get(rid) or Resource(id=rid, dataset=ds)
-        res.position = pos
+        res = existing.get(rid) or Resource(id=rid, dataset=ds, created=utcnow())
+        res.position, res.generated = pos, True
         for key, value in spec.items():
             setattr(res, key, value)
         s.add(res)
+
+
+def register_dataset(s: Session, contract: Contract) -> Dataset:
+    """Create or update the dataset's catalogue entry from its contract (idempotent).
+
+    A change is recorded in the activity stream only when the contract changed something.
+    """
+    org = _organization(s, contract)
+    ds = _find_for_contract(s, contract)
+    created = ds is None
+    if ds is None:
+        ds = Dataset(id=stable_id("dataset", contract.id), key=contract.id, origin="contract", created=utcnow())
+        ds.tags, ds.fields, ds.related_codes, ds.extras, ds.meta, ds.resources = [], [], [], [], {}, []
+        s.add(ds)
+    before = None if created else _fingerprint(ds)
+    _apply_contract(ds, contract, org)
+    _apply_resources(s, ds, contract)
+    s.flush()
+    group = domain_group(s, contract.domain)
+    if group not in ds.groups:
+        ds.groups.append(group)
+    profile.assign_code(s, ds)
+    after = _fingerprint(ds)
+    if created or before != after:
+        ds.modified = utcnow()
+        changed = [] if before is None else sorted(k for k in after if before.get(k) != after[k])
+        message = f"registered from contract {contract.id} {contract.version}"
+        if changed:
+            message = f"contract {contract.id} {contract.version} changed: {', '.join(changed)}"
+        activity.record(s, ds, activity.NEW if created else activity.CHANGED, message, contract=contract.version)
+    ds.search_text = search_text(ds)
     s.flush()
     return ds
+
+
+def refresh(s: Session, ds: Dataset) -> None:
+    """After any change: keep the search text and the modification time current."""
+    ds.modified = utcnow()
+    s.flush()
+    ds.search_text = search_text(ds)
 
 
 def dataset(s: Session, ref: str) -> Dataset:
@@ -125,6 +203,8 @@ def record_version(
     s.add(version)
     ds.modified = utcnow()
     s.flush()
+    message = f"version {number} published: {row_count} rows ({rows_rejected} rejected) from {source_file}"
+    activity.record(s, ds, activity.CHANGED, message, version=number, snapshot_id=str(snapshot_id))
     return version
 
 

@@ -1,0 +1,36 @@
+"""Files uploaded to catalogue-only resources, served at CKAN's download URL."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
+
+from catalog import lookup, permissions, uploads
+from catalog.models import ApiClient
+from exchange_api.deps import get_session, get_settings, optional_client
+from hub.errors import NotAuthorized, NotFound
+from hub.settings import Settings
+
+router = APIRouter(tags=["ckan"])
+
+
+@router.get("/dataset/{dataset_id}/resource/{resource_id}/download/{filename}", summary="Download an uploaded file")
+def download(
+    dataset_id: str,
+    resource_id: str,
+    filename: str,
+    caller: ApiClient | None = Depends(optional_client),
+    s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> FileResponse:
+    """The file of an uploaded resource; private datasets need a key, as their metadata does."""
+    res = lookup.resource(s, resource_id)
+    if res.dataset_id != dataset_id or res.extra.get("url_type") != "upload":
+        raise NotFound(f"no uploaded file for resource {resource_id}")
+    if not permissions.can_read(caller, res.dataset):
+        raise NotAuthorized("an API key is required to download files of this dataset")
+    path = uploads.filestore(settings) / resource_id / uploads.safe_name(filename)
+    if not path.is_file():
+        raise NotFound(f"file {filename} not found for resource {resource_id}")
+    return FileResponse(path, media_type=res.extra.get("mimetype"), filename=path.name)
