@@ -215,11 +215,12 @@ def _sync_resources(s: Session, ds: Dataset, specs: list[inputs.ResourceIn] | No
 
 
 def _fill_resource(res: Resource, spec: inputs.ResourceIn) -> None:
-    res.name = spec.name or ""
-    res.url = spec.url or ""
-    res.format = (spec.format or "").strip()
-    res.description = spec.description or ""
-    res.extra = spec.free_fields()
+    """Set a resource from its dict; its modification time moves only when something changed."""
+    values = (spec.name or "", spec.url or "", (spec.format or "").strip(), spec.description or "", spec.free_fields())
+    current = (res.name, res.url, res.format, res.description, res.extra)
+    if res.modified is not None and values == current:
+        return
+    res.name, res.url, res.format, res.description, res.extra = values
     res.modified = utcnow()
 
 
@@ -381,5 +382,21 @@ def create_group(s: Session, data: dict[str, Any], caller: ApiClient | None) -> 
     group = Group(id=spec.id if free else str(uuid.uuid4()), name=spec.name, kind="theme", created=utcnow())
     group.title, group.title_en, group.description = spec.title or spec.name, spec.title_en, spec.description or ""
     s.add(group)
+    s.flush()
+    return group
+
+
+def update_group(s: Session, group: Group, data: dict[str, Any], caller: ApiClient | None) -> Group:
+    permissions.require_steward(caller, "update groups")
+    spec = inputs.group({"name": group.name, **data})
+    if spec.name != group.name:
+        if group.kind == "domain":
+            raise invalid("name", "a domain group keeps the name of its domain")
+        if s.scalar(select(Group).where(Group.name == spec.name)) is not None:
+            raise invalid("name", "Group name already exists in database")
+        group.name = spec.name
+    group.title = spec.title or group.title
+    group.title_en = spec.title_en if "title_en" in data else group.title_en
+    group.description = spec.description or ""
     s.flush()
     return group

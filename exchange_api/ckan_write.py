@@ -168,6 +168,13 @@ def group_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return group_dict(editing.create_group(ctx.session, params, ctx.caller), package_count=0)
 
 
+@action("group_update", read_only=False)
+def group_update(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Update a group's name, title and description (stewards); its datasets are not touched."""
+    group = lookup.group(ctx.session, str(required(params, "id")))
+    return group_dict(editing.update_group(ctx.session, group, params, ctx.caller))
+
+
 @action("api_token_create", read_only=False)
 def api_token_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Issue a new key for ``user`` (yourself, or anyone for stewards) labelled ``name``; shown once."""
