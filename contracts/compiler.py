@@ -26,7 +26,7 @@ def field_expectations(field: Field, today: dt.date) -> list[Any]:
     out: list[Any] = []
     if field.required:
         out.append(gxe.ExpectColumnValuesToNotBeNull(column=col, meta=_meta(field, "required")))
-    if field.unique or (field.primary_key and field.unique is not False):
+    if field.unique:
         out.append(gxe.ExpectColumnValuesToBeUnique(column=col, meta=_meta(field, "unique")))
     if field.pattern:
         out.append(gxe.ExpectColumnValuesToMatchRegex(column=col, regex=field.pattern, meta=_meta(field, "pattern")))
@@ -65,10 +65,25 @@ def field_expectations(field: Field, today: dt.date) -> list[Any]:
     return out
 
 
+def key_expectations(contract: Contract) -> list[Any]:
+    """The primary key is unique: one column (unless already declared unique) or the compound."""
+    import great_expectations.expectations as gxe
+
+    keys = contract.primary_key
+    if len(keys) == 1:
+        field = contract.field(keys[0])
+        if field.unique:
+            return []
+        return [gxe.ExpectColumnValuesToBeUnique(column=keys[0], meta=_meta(field, "unique", key=keys))]
+    meta = {"column": keys[0], "rule": "unique", "key": keys}
+    return [gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, meta=meta)]
+
+
 def compile_suite(contract: Contract, today: dt.date | None = None) -> Any:
     """Return a ``great_expectations.ExpectationSuite`` for the contract."""
     import great_expectations as gx
 
     today = today or dt.date.today()
     expectations = [e for field in contract.fields for e in field_expectations(field, today)]
+    expectations += key_expectations(contract)
     return gx.ExpectationSuite(name=f"{contract.id}@{contract.version}", expectations=expectations)

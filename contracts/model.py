@@ -45,7 +45,7 @@ class OpenType(StrEnum):
     not_open = "不予开放"
 
 
-LOGICAL_TYPES = ("string", "integer", "number", "date", "timestamp", "boolean")
+LOGICAL_TYPES = ("string", "integer", "number", "date", "timestamp", "boolean", "geometry")
 MASKS = ("id_number", "name", "phone", "address", "credit_code", "full")
 
 
@@ -69,6 +69,8 @@ class Field(BaseModel):
     not_after_today: bool = False
     pattern: str | None = None
     filterable: bool = False
+    crs: str | None = None
+    """For geometry fields: the coordinate reference system (EPSG:4490, CGCS2000)."""
 
 
 class Department(BaseModel):
@@ -101,6 +103,12 @@ class Contract(BaseModel):
     licence: str | None
     tags: list[str]
     fields: list[Field]
+    derived_from: list[str] = []
+    """For derived datasets: the input datasets; their publishes trigger a rebuild."""
+    builder: str | None = None
+    """For derived datasets: ``module:function`` that builds the table from its inputs."""
+    custom: dict[str, Any] = {}
+    """Every contract-level custom property, for builders' own settings (thresholds, dates)."""
     path: str | None = None
 
     @property
@@ -121,6 +129,10 @@ class Contract(BaseModel):
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def derived(self) -> bool:
+        return bool(self.derived_from)
 
 
 def _props(items: list[CustomProperty] | None) -> dict[str, Any]:
@@ -162,6 +174,7 @@ def _field(prop: Any, path: str) -> Field:
         not_after_today=bool(custom.get("notAfterToday", False)),
         pattern=(prop.logicalTypeOptions or {}).get("pattern"),
         filterable=bool(custom.get("filterable", False)),
+        crs=custom.get("crs") if logical == "geometry" else None,
     )
 
 
@@ -198,6 +211,10 @@ def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contrac
     members = (team.members if team is not None and not isinstance(team, list) else team) or []
     steward = next((m.username for m in members if m.role == "steward"), None)
     description = odcs.description
+    derived_from = [str(d) for d in custom.get("derivedFrom") or []]
+    builder = custom.get("builder")
+    if bool(derived_from) != bool(builder):
+        raise ContractError("a derived dataset needs both derivedFrom and builder", path=path)
     mode = custom.get("publishMode", "snapshot")
     if mode not in ("snapshot", "append"):
         raise ContractError(f"publishMode {mode!r} is not snapshot or append", path=path)
@@ -223,6 +240,9 @@ def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contrac
         licence=custom.get("licence"),
         tags=list(odcs.tags or []),
         fields=fields,
+        derived_from=derived_from,
+        builder=builder,
+        custom=custom,
         path=path,
     )
 

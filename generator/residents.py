@@ -13,6 +13,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
+from generator import geography
 from generator.export import ENCODINGS, Manifest, write_csv
 from generator.names import GIVEN_CHARS, LANES, MOBILE_PREFIXES, SURNAME_WEIGHTS, SURNAMES
 from standards import gb11643, tables
@@ -65,6 +66,7 @@ class _People:
         sex = rng.choice("12")
         street = rng.choice(self.streets)
         community = rng.choice(self.communities[street["code"]])
+        grid = rng.choice(geography.grids_by_community()[community["code"]])
         registered = born + dt.timedelta(days=rng.randrange(0, (EXPORT_DATE - born).days + 1))
         ethnic = "01" if rng.random() < 0.95 else rng.choice(self.ethnic)
         phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}" if rng.random() < 0.85 else ""
@@ -82,6 +84,7 @@ class _People:
             "phone": phone,
             "street_code": street["code"],
             "community_code": community["code"],
+            "grid_code": grid.code,
             "address": address,
             "registered_on": registered.isoformat(),
         }

@@ -73,11 +73,17 @@ def _message(rule: str, meta: dict[str, Any], value: str | None, kept_row: int |
     return f"fails rule {rule}"
 
 
-def _first_rows(table: pa.Table, column: str) -> dict[Any, int]:
+def _keys(table: pa.Table, columns: list[str]) -> list[Any]:
+    """Each row's key: the value for one column, a tuple for a compound key."""
+    values = [table.column(c).to_pylist() for c in columns]
+    return values[0] if len(columns) == 1 else list(zip(*values, strict=True))
+
+
+def _first_rows(keys: list[Any]) -> dict[Any, int]:
     first: dict[Any, int] = {}
-    for i, v in enumerate(table.column(column).to_pylist()):
-        if v is not None and v not in first:
-            first[v] = i
+    for i, k in enumerate(keys):
+        if k is not None and k not in first:
+            first[k] = i
     return first
 
 
@@ -92,12 +98,13 @@ def issues_from_results(results: Iterable[Any], table: pa.Table) -> list[Issue]:
         rule, column = meta["rule"], meta["column"]
         idx = _indices(res.result)
         values = table.column(column).take(idx).to_pylist() if idx else []
-        first = _first_rows(table, column) if rule == "unique" else {}
+        keys = _keys(table, meta.get("key", [column])) if rule == "unique" else []
+        first = _first_rows(keys)
         ids = table.column(meta["id_column"]).take(idx).to_pylist() if "id_column" in meta and idx else []
         for n, (i, v) in enumerate(zip(idx, values, strict=True)):
-            if rule == "unique" and first.get(v) == i:
+            if rule == "unique" and first.get(keys[i]) == i:
                 continue
-            kept = first[v] + HEADER_ROWS + 1 if rule == "unique" else None
+            kept = first[keys[i]] + HEADER_ROWS + 1 if rule == "unique" else None
             text = _as_text(v)
             message = _message(rule, meta, text, kept, ids[n] if ids else None)
             issues.append(Issue(i, column, rule, text, message))

@@ -11,7 +11,7 @@ import duckdb
 from hub.errors import ConfigError
 
 # iceberg needs avro to be loaded first.
-DEFAULT_EXTENSIONS = ("avro", "iceberg", "spatial")
+DEFAULT_EXTENSIONS = ("avro", "iceberg", "spatial", "excel")
 OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 

@@ -39,6 +39,7 @@ def _row(**overrides: object) -> dict[str, object]:
         "phone": "13800138000",
         "street_code": "110101001",
         "community_code": "110101001001",
+        "grid_code": "110101001001001",
         "address": "北京市东城区东华门街道南池子大街1号",
         "registered_on": dt.date(2000, 1, 1),
     }

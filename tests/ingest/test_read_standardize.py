@@ -15,10 +15,10 @@ from ingest.read import read_file, sniff_encoding
 from ingest.standardize import standardize
 
 CONTRACT = model.find(get_settings().contracts_dir, "population.residents")
-HEADER = "公民身份号码,姓名,性别,出生日期,民族,联系电话,街道代码,社区代码,居住地址,登记日期"
+HEADER = "公民身份号码,姓名,性别,出生日期,民族,联系电话,街道代码,社区代码,网格编码,居住地址,登记日期"
 ROW = (
     "１１０１０１１９９００３０７４４７７,王伟 ,1,1990年3月7日,01,13800138000,"
-    "110101001,110101001001,北京市东城区,2001/2/3"
+    "110101001,110101001001,110101001001001,北京市东城区,2001/2/3"
 )
 
 
@@ -70,7 +70,7 @@ def test_standardize_repairs_spellings_and_reports_changes(tmp_path: Path) -> No
 
 def test_values_that_do_not_cast_are_issues_not_failures() -> None:
     raw = pa.table({f.name: pa.array(["x"], pa.string()) for f in CONTRACT.fields})
-    raw = raw.set_column(3, "birth_date", pa.array(["2024-02-30"]))
+    raw = raw.set_column(raw.column_names.index("birth_date"), "birth_date", pa.array(["2024-02-30"]))
     out = standardize(raw, CONTRACT)
     assert [(i.row, i.column, i.rule) for i in out.issues] == [
         (2, "birth_date", "type:date"),
