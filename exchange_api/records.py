@@ -117,6 +117,8 @@ def _filters(contract: Contract, params: dict[str, str]) -> tuple[list[str], lis
             raise InputError(
                 f"unknown parameter {name!r}; filter on one of: {', '.join(filterable)}", column=name, rule="filter"
             )
+        if f.type == "geometry":
+            raise InputError(f"field {name!r} is a geometry and cannot be filtered by value", column=name, rule="filter")
         if f.classification.masked_by_default:
             raise InputError(
                 f"field {name!r} is {f.classification.value}: filtering on it would reveal it; "
@@ -127,6 +129,15 @@ def _filters(contract: Contract, params: dict[str, str]) -> tuple[list[str], lis
         clauses.append(f"{quote(name)} = TRY_CAST(? AS {SQL_TYPES[f.type]})")
         values.append(value)
     return clauses, values
+
+
+def _embed_geojson(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
+    """Geometry comes out of DuckDB as GeoJSON text; embed it as JSON, not as a string."""
+    values = list(row)
+    for i in positions:
+        if values[i] is not None:
+            values[i] = orjson.Fragment(values[i])
+    return tuple(values)
 
 
 @router.get("/datasets/{ref}/records", summary="Records of a dataset, masked, with keyset pagination")
@@ -154,7 +165,8 @@ def records(
     sql = f"SELECT {ROW}, {columns} FROM {TABLE} WHERE {where} ORDER BY {ROW} LIMIT ?"
     rows = cur.execute(sql, [after, *values, limit + 1]).fetchall()
     names = [f.name for f in chosen]
-    page = rows[:limit]
+    shapes = [i for i, f in enumerate(chosen, start=1) if f.type == "geometry"]
+    page = [_embed_geojson(r, shapes) for r in rows[:limit]] if shapes else rows[:limit]
     next_cursor = encode_cursor(head.snapshot_id, page[-1][0]) if len(rows) > limit else None
     body = {
         "dataset": ds.name,

@@ -1,8 +1,8 @@
-"""Read a department's file into an Arrow table of strings, whatever encoding it came in.
+"""Read a department's file into an Arrow table of strings, whatever form it came in.
 
-Departments send CSV in GB18030 or UTF-8 (often with a BOM), and Parquet. Every column is read
-as text: turning text into types is standardization's job, where a bad value becomes a
-row-level issue instead of a failed file.
+Departments send CSV in GB18030 or UTF-8 (often with a BOM), XLSX, GeoJSON and (Geo)Parquet.
+Every column is read as text, and every geometry as WKB: turning text into types is
+standardization's job, where a bad value becomes a row-level issue instead of a failed file.
 """
 
 from __future__ import annotations
@@ -10,18 +10,26 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from contracts.model import Contract
 from hub.errors import InputError
 
 SNIFF_BYTES = 256 * 1024
-FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".xlsx": "xlsx",
+    ".geojson": "geojson",
+    ".json": "geojson",
+}
+LONLAT_CRS = ("EPSG::4490", "EPSG:4490")
 
 
 @dataclass
@@ -97,15 +105,101 @@ def _read_csv(path: Path, contract: Contract) -> RawBatch:
     return RawBatch(table.rename_columns([mapping[c] for c in table.column_names]), encoding, "csv", ignored)
 
 
-def _read_parquet(path: Path, contract: Contract) -> RawBatch:
+def _as_text_or_wkb(name: str, kind: str) -> str:
+    col = '"' + name.replace('"', '""') + '"'
+    return f"ST_AsWKB({col}) AS {col}" if kind.startswith("GEOMETRY") else f"CAST({col} AS VARCHAR) AS {col}"
+
+
+def _duckdb_strings(rel_sql: str, params: list[object], contract: Contract, file: str, fmt: str) -> RawBatch:
+    """Run a DuckDB read, geometry columns to WKB, everything else to text, then map headers."""
+    from warehouse import duck
+
+    con = duck.connect(extensions=("spatial", "excel"))
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"not a readable Parquet file: {exc}", file=path.name, rule="parquet") from None
-    mapping, ignored = header_map(contract, table.column_names, path.name)
+        cols = con.execute(f"DESCRIBE SELECT * FROM {rel_sql}", params).fetchall()
+        exprs = [
+            f'ST_AsWKB("{c[0]}") AS "{c[0]}"'
+            if c[1].startswith("GEOMETRY")
+            else f'CAST("{c[0]}" AS VARCHAR) AS "{c[0]}"'
+            for c in cols
+        ]
+        table = con.execute(f"SELECT {', '.join(exprs)} FROM {rel_sql}", params).to_arrow_table()
+    except Exception as exc:  # duckdb raises many kinds for a broken file
+        raise InputError(f"not a readable {fmt} file: {exc}", file=file, rule=fmt) from None
+    finally:
+        con.close()
+    mapping, ignored = header_map(contract, table.column_names, file)
     table = table.select(list(mapping)).rename_columns(list(mapping.values()))
-    strings = [pa.compute.cast(c, pa.string()) for c in table.columns]
-    return RawBatch(pa.table(strings, names=table.column_names), None, "parquet", ignored)
+    return RawBatch(table, None, fmt, ignored)
+
+
+def _read_parquet(path: Path, contract: Contract) -> RawBatch:
+    return _duckdb_strings("read_parquet(?)", [str(path)], contract, path.name, "parquet")
+
+
+def _read_xlsx(path: Path, contract: Contract) -> RawBatch:
+    return _duckdb_strings("read_xlsx(?, all_varchar = true, header = true)", [str(path)], contract, path.name, "xlsx")
+
+
+def _crs_name(doc: dict[str, object]) -> str | None:
+    crs = doc.get("crs")
+    if isinstance(crs, dict):
+        props = crs.get("properties")
+        if isinstance(props, dict):
+            return str(props.get("name"))
+    return None
+
+
+def _read_geojson(path: Path, contract: Contract) -> RawBatch:
+    """A FeatureCollection: properties become columns, the geometry the contract's geometry field."""
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not valid GeoJSON: {exc}", file=path.name, rule="geojson") from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise InputError("GeoJSON must be a FeatureCollection", file=path.name, rule="geojson")
+    crs = _crs_name(doc)
+    if crs is not None and not crs.upper().endswith(LONLAT_CRS):
+        raise InputError(f"coordinates must be CGCS2000 (EPSG:4490), file says {crs}", file=path.name, rule="crs")
+    geo_fields = [f for f in contract.fields if f.type == "geometry"]
+    if not geo_fields:
+        raise InputError(
+            f"dataset {contract.id} has no geometry field; send CSV or XLSX", file=path.name, rule="format"
+        )
+    features = doc.get("features") or []
+    headers: list[str] = []
+    for feature in features:
+        for key in feature.get("properties") or {}:
+            if key not in headers:
+                headers.append(key)
+    mapping, ignored = header_map(contract, headers + [geo_fields[0].title], path.name)
+    columns: dict[str, list[str | None]] = {name: [] for h, name in mapping.items() if name != geo_fields[0].name}
+    shapes: list[str | None] = []
+    for feature in features:
+        props = feature.get("properties") or {}
+        for header, name in mapping.items():
+            if name in columns:
+                value = props.get(header)
+                columns[name].append(None if value is None else str(value))
+        geometry = feature.get("geometry")
+        shapes.append(json.dumps(geometry) if geometry else None)
+    table = pa.table({**columns, geo_fields[0].name: _geojson_to_wkb(shapes)})
+    return RawBatch(table, "utf-8", "geojson", ignored)
+
+
+def _geojson_to_wkb(shapes: list[str | None]) -> pa.Array:
+    from warehouse import duck
+
+    con = duck.connect(extensions=("spatial",))
+    try:
+        con.register("shapes", pa.table({"g": pa.array(shapes, pa.string())}))
+        sql = "SELECT ST_AsWKB(TRY(ST_GeomFromGeoJSON(g))) AS w FROM shapes"
+        return con.execute(sql).to_arrow_table().column("w").combine_chunks().cast(pa.binary())
+    finally:
+        con.close()
+
+
+READERS = {"csv": _read_csv, "parquet": _read_parquet, "xlsx": _read_xlsx, "geojson": _read_geojson}
 
 
 def read_file(path: Path, contract: Contract) -> RawBatch:
@@ -116,4 +210,4 @@ def read_file(path: Path, contract: Contract) -> RawBatch:
             file=path.name,
             rule="format",
         )
-    return _read_csv(path, contract) if kind == "csv" else _read_parquet(path, contract)
+    return READERS[kind](path, contract)

@@ -23,6 +23,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "date": pa.date32(),
     "timestamp": pa.timestamp("us"),
     "boolean": pa.bool_(),
+    "geometry": pa.binary(),
 }
 PATTERNS = {
     "integer": r"^[+-]?\d+$",
@@ -86,6 +87,26 @@ def _cast(field: Field, col: pa.ChunkedArray) -> tuple[pa.Array, list[Issue]]:
     return cast, issues
 
 
+def _geometry(field: Field, col: pa.ChunkedArray) -> tuple[pa.Array, list[Issue]]:
+    """WKB geometries: invalid or unreadable shapes become nulls plus an issue."""
+    from warehouse import duck
+
+    con = duck.connect(extensions=("spatial",))
+    try:
+        con.register("g", pa.table({"w": col.cast(pa.binary())}))
+        sql = (
+            "SELECT w IS NOT NULL AND (TRY(ST_GeomFromWKB(w)) IS NULL OR NOT ST_IsValid(ST_GeomFromWKB(w))) AS bad "
+            "FROM g"
+        )
+        bad = con.execute(sql).to_arrow_table().column("bad")
+    finally:
+        con.close()
+    idx = pc.indices_nonzero(pc.fill_null(bad, False)).to_pylist()
+    issues = [Issue(i, field.name, "type:geometry", None, "geometry is not a valid shape") for i in idx]
+    mask = pc.fill_null(bad, False)
+    return pc.if_else(mask, pa.scalar(None, pa.binary()), col.cast(pa.binary())), issues
+
+
 def standardize(raw: pa.Table, contract: Contract) -> Standardized:
     columns: list[pa.Array | pa.ChunkedArray] = []
     issues: list[Issue] = []
@@ -93,6 +114,11 @@ def standardize(raw: pa.Table, contract: Contract) -> Standardized:
     for field in contract.fields:
         if field.name not in raw.column_names:
             columns.append(pa.nulls(raw.num_rows, ARROW_TYPES[field.type]))
+            continue
+        if field.type == "geometry":
+            typed, field_issues = _geometry(field, raw.column(field.name))
+            columns.append(typed)
+            issues += field_issues
             continue
         col, field_changes = _normalize_text(field, raw.column(field.name))
         col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)

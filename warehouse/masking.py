@@ -45,6 +45,8 @@ def leaves_hub(field: Field) -> bool:
 def select_expression(field: Field, clear: frozenset[str] = frozenset()) -> str:
     """SQL for one output column: masked unless the field is granted in clear."""
     col = quote(field.name)
+    if field.type == "geometry":
+        return f"ST_AsGeoJSON(ST_GeomFromWKB({col})) AS {col}"
     if field.name in clear or not field.classification.masked_by_default:
         return col
     mask = MASKS[field.mask or "full"]

@@ -112,7 +112,7 @@ class Store:
         with self._lock:
             con = self._cons.get(head.path)
             if con is None:
-                con = duckdb.connect(str(head.path), read_only=True, config=duck.OFFLINE)
+                con = duck.connect(head.path, read_only=True, extensions=("spatial",))
                 self._cons[head.path] = con
         return head, con.cursor()
 
