@@ -118,7 +118,8 @@ def _filters(contract: Contract, params: dict[str, str]) -> tuple[list[str], lis
                 f"unknown parameter {name!r}; filter on one of: {', '.join(filterable)}", column=name, rule="filter"
             )
         if f.type == "geometry":
-            raise InputError(f"field {name!r} is a geometry and cannot be filtered by value", column=name, rule="filter")
+            why = f"field {name!r} is a geometry and cannot be filtered by value"
+            raise InputError(why, column=name, rule="filter")
         if f.classification.masked_by_default:
             raise InputError(
                 f"field {name!r} is {f.classification.value}: filtering on it would reveal it; "
