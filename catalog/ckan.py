@@ -79,9 +79,9 @@ def group_dict(group: Group, *, package_count: int | None = None) -> dict[str, A
         "image_url": "",
         "created": iso(group.created),
     }
-    domain = profile.DOMAINS.get(group.name) if group.kind == "domain" else None
-    if domain is not None:
-        out["item_code"] = domain.item_code
+    known = profile.DOMAINS if group.kind == "domain" else {t.name: t for t in profile.THEMES.values()}
+    if group.name in known:
+        out["item_code"] = known[group.name].item_code
     if package_count is not None:
         out["package_count"] = package_count
     return out

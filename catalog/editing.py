@@ -99,8 +99,9 @@ def _visibility(pkg: PackageIn, ds: Dataset) -> None:
 def _set_groups(s: Session, ds: Dataset, pkg: PackageIn) -> None:
     if pkg.groups is not None:
         chosen = _groups(s, pkg.groups)
-        if ds.from_contract:
-            chosen = [service.domain_group(s, ds.domain), *[g for g in chosen if g.kind != "domain"]]
+        if ds.from_contract:  # the groups the contract puts it in stay; other domains cannot be added
+            fixed = [g for g in ds.groups if g.name in ds.meta.get("contract_groups", [])]
+            chosen = [*fixed, *[g for g in chosen if g.kind != "domain"]]
         ds.groups = list(dict.fromkeys(chosen))
     elif not ds.groups and ds.domain in profile.DOMAINS:
         ds.groups = [service.domain_group(s, ds.domain)]

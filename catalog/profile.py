@@ -7,7 +7,9 @@ the organization), so nothing is typed twice. ``docs/catalogue.md`` documents th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,7 @@ class Domain:
     item_code: str
 
 
-# Keep in step with migration 0002, which seeds these groups. 01–05 are the national base
+# Keep in step with migrations 0002/0003, which seed these groups. 01–05 are the national base
 # libraries (人口, 法人单位, 自然资源和空间地理, 社会信用, 电子证照); 06+ are the hub's own.
 DOMAINS = {
     d.name: d
@@ -37,10 +39,22 @@ DOMAINS = {
         Domain("legal_entity", "法人单位", "Legal entities", "02"),
         Domain("spatial", "自然资源和空间地理", "Natural resources and spatial geography", "03"),
         Domain("economy", "宏观经济", "Economy", "06"),
-        Domain("building", "建筑物", "Buildings", "07"),
+        Domain("buildings", "建筑物", "Buildings", "07"),
     )
 }
+# Theme libraries (专题库) of derived datasets, by the contract's dataProduct: CKAN theme groups and
+# the 项 of the 主题信息资源 class. Unknown data products get a group named from a hash and 项 99.
+THEMES = {
+    t.title + "专题库": t
+    for t in (
+        Domain("building-economy", "楼宇经济", "Building economy", "01"),
+        Domain("grid-management", "网格化管理", "Grid management", "02"),
+        Domain("economic-monitoring", "经济运行监测", "Economic monitoring", "03"),
+    )
+}
+DERIVED_DOMAIN = "derived"
 BASE_CLASS = ("1", "基础信息资源")
+THEME_CLASS = ("2", "主题信息资源")
 DEPARTMENT_CLASS = ("3", "部门信息资源")
 CODE_PATTERN = re.compile(r"^\d{3,12}/\d{6}$")
 
@@ -54,6 +68,7 @@ FREQUENCIES = {
     "halfyearly": ("每半年", "BIANNUAL"),
     "yearly": ("每年", "ANNUAL"),
     "irregular": ("不定期", "IRREG"),
+    "on input change": ("随来源数据更新", "IRREG"),
 }
 # contract logical type → 信息项数据类型 of the catalogue guide
 DATA_TYPES = {
@@ -63,6 +78,7 @@ DATA_TYPES = {
     "date": "日期型D",
     "timestamp": "日期时间型T",
     "boolean": "逻辑型L",
+    "geometry": "空间几何型",
 }
 # resource format → 共享方式
 SHARING_METHODS = {"JSON": "接口", "API": "接口", "PARQUET": "库表", "ICEBERG": "库表"}
@@ -129,20 +145,38 @@ ELEMENTS = {
 }
 
 
-def classify(domain: str) -> ResourceClass:
+def theme_for(data_product: str | None) -> Domain | None:
+    """The theme group of a derived dataset's 专题库 (a stable made-up one for unknown names)."""
+    if not data_product:
+        return None
+    known = THEMES.get(data_product)
+    if known is not None:
+        return known
+    digest = hashlib.sha1(data_product.encode("utf-8")).hexdigest()[:8]
+    return Domain(f"theme-{digest}", data_product.removesuffix("专题库"), data_product, "99")
+
+
+def classify(domain: str, groups: Sequence[str] = ()) -> ResourceClass:
+    """类 and 项 of a dataset from its domain (and, for derived datasets, its theme group)."""
     found = DOMAINS.get(domain)
-    if found is None:
+    if found is not None:
         return ResourceClass(
-            class_code=DEPARTMENT_CLASS[0], class_name=DEPARTMENT_CLASS[1], item_code="00", item_name="部门"
+            class_code=BASE_CLASS[0], class_name=BASE_CLASS[1], item_code=found.item_code, item_name=found.title
+        )
+    themes = [t for t in THEMES.values() if t.name in groups]
+    if domain == DERIVED_DOMAIN or themes:
+        item = themes[0] if themes else Domain("", "其他主题", "", "99")
+        return ResourceClass(
+            class_code=THEME_CLASS[0], class_name=THEME_CLASS[1], item_code=item.item_code, item_name=item.title
         )
     return ResourceClass(
-        class_code=BASE_CLASS[0], class_name=BASE_CLASS[1], item_code=found.item_code, item_name=found.title
+        class_code=DEPARTMENT_CLASS[0], class_name=DEPARTMENT_CLASS[1], item_code="00", item_name="部门"
     )
 
 
-def code_prefix(domain: str) -> str:
+def code_prefix(domain: str, groups: Sequence[str] = ()) -> str:
     """前段码: 类 (1 digit) + 项 (2 digits)."""
-    cls = classify(domain)
+    cls = classify(domain, groups)
     return cls.class_code + cls.item_code
 
 
@@ -153,7 +187,7 @@ def assign_code(s: Session, ds: Dataset) -> str:
     """
     if ds.resource_code:
         return ds.resource_code
-    prefix = code_prefix(ds.domain)
+    prefix = code_prefix(ds.domain, [g.name for g in ds.groups])
     taken = s.scalars(select(Dataset.resource_code).where(Dataset.resource_code.like(f"{prefix}/%")))
     numbers = [int(code.split("/", 1)[1]) for code in taken if code and CODE_PATTERN.match(code)]
     ds.resource_code = f"{prefix}/{max(numbers, default=0) + 1:06d}"
@@ -202,7 +236,7 @@ def record(ds: Dataset) -> CatalogueRecord:
     """The national catalogue elements of a dataset."""
     org = ds.organization
     return CatalogueRecord(
-        resource_classification=classify(ds.domain),
+        resource_classification=classify(ds.domain, [g.name for g in ds.groups]),
         title=ds.title,
         resource_code=ds.resource_code,
         provider=org.title,
@@ -217,5 +251,5 @@ def record(ds: Dataset) -> CatalogueRecord:
         update_frequency=ds.update_frequency,
         update_frequency_label=frequency_label(ds.update_frequency),
         release_date=_release_date(ds),
-        related_resource_codes=list(ds.related_codes),
+        related_resource_codes=list(dict.fromkeys([*ds.meta.get("input_codes", []), *ds.related_codes])),
     )

@@ -2,7 +2,8 @@
 
 Chinese has no spaces, so words are not tokenized: a term matches when it is a substring of the
 dataset's search text (人口 finds 常住人口), and a Chinese term of three or more characters also
-matches when every two-character piece of it occurs (常住人口信息 finds 常住人口 … 信息). There is no
+matches when at least two thirds of its two-character pieces occur (东城区常住人口 finds a dataset
+whose text has 东城区 and 常住人口 apart; 火星人口 does not find it, one piece in three). There is no
 pinyin package, so pinyin and English are found through the contract's tags and English title.
 The search text (``Dataset.search_text``) is rebuilt whenever a dataset changes; SQL narrows the
 candidates with LIKE, and scoring, filters and facets run in Python (catalogues hold thousands of
@@ -11,13 +12,14 @@ datasets, not millions).
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.errors import SearchQueryError
@@ -139,12 +141,23 @@ def _bigrams(word: str) -> list[str]:
     return [word[i : i + 2] for i in range(len(word) - 1)]
 
 
-def _word_clause(word: str):  # type: ignore[no-untyped-def]
+BIGRAM_SHARE = 2 / 3
+
+
+def _word_clause(word: str) -> ColumnElement[bool]:
+    """SQL prefilter: the word, or (Chinese, 3+ characters) any of its two-character pieces."""
     text = Dataset.search_text
     clause = text.contains(word, autoescape=True)
     if CJK.search(word) and len(word) >= 3:
-        clause = or_(clause, and_(*[text.contains(b, autoescape=True) for b in _bigrams(word)]))
+        clause = or_(clause, *[text.contains(b, autoescape=True) for b in _bigrams(word)])
     return clause
+
+
+def _bigram_share(word: str, text: str) -> float:
+    if not CJK.search(word) or len(word) < 3:
+        return 0.0
+    pieces = _bigrams(word)
+    return sum(p in text for p in pieces) / len(pieces)
 
 
 def _score(ds: Dataset, words: list[str]) -> float | None:
@@ -160,8 +173,8 @@ def _score(ds: Dataset, words: list[str]) -> float | None:
             total += 2
         elif word in ds.search_text:
             total += 1
-        elif len(word) >= 3 and all(b in ds.search_text for b in _bigrams(word)):
-            total += 0.5
+        elif (share := _bigram_share(word, ds.search_text)) >= BIGRAM_SHARE:
+            total += share / 2
         else:
             return None
     return total
@@ -232,8 +245,6 @@ def _facet_fields(value: object) -> list[str]:
     if value in (None, ""):
         return []
     if isinstance(value, str):
-        import json
-
         try:
             value = json.loads(value)
         except ValueError:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -59,26 +61,55 @@ CONTRACT_KEYS = (
 
 def _fingerprint(ds: Dataset) -> dict[str, Any]:
     values = {k: getattr(ds, k, None) for k in CONTRACT_KEYS}
+    values["input_codes"] = ds.meta.get("input_codes", [])
     values["resources"] = [(r.id, r.name, r.format, r.url, r.description) for r in ds.resources if r.generated]
     return values
 
 
 def domain_group(s: Session, domain: str) -> Group:
-    """The CKAN group of a base-data domain (seeded by migration 0002; unknown domains get one too)."""
-    group = s.scalar(select(Group).where(Group.name == domain))
+    """The CKAN group of a base-data domain (seeded by migrations; unknown domains get one too)."""
+    known = profile.DOMAINS.get(domain)
+    return _group(s, domain, known.title if known else domain, known.title_en if known else None, "domain")
+
+
+def theme_group(s: Session, theme: profile.Domain) -> Group:
+    """The CKAN group of a theme library (专题库), made when its first derived dataset registers."""
+    return _group(s, theme.name, theme.title, theme.title_en, "theme")
+
+
+def _group(s: Session, name: str, title: str, title_en: str | None, kind: str) -> Group:
+    group = s.scalar(select(Group).where(Group.name == name))
     if group is None:
-        known = profile.DOMAINS.get(domain)
-        group = Group(
-            id=stable_id("group", domain),
-            name=domain,
-            title=known.title if known else domain,
-            title_en=known.title_en if known else None,
-            description="",
-            kind="domain",
-        )
+        group = Group(id=stable_id("group", name), name=name, title=title, title_en=title_en, description="", kind=kind)
         s.add(group)
         s.flush()
     return group
+
+
+def _contract_groups(s: Session, contract: Contract) -> list[Group]:
+    """A base dataset belongs to its domain; a derived one to the theme of its 专题库."""
+    if contract.domain != profile.DERIVED_DOMAIN and not contract.derived:
+        return [domain_group(s, contract.domain)]
+    theme = profile.theme_for(_data_product(contract))
+    return [theme_group(s, theme)] if theme else []
+
+
+def _data_product(contract: Contract) -> str | None:
+    """ODCS ``dataProduct`` (the 专题库 of a derived dataset), read from the contract file."""
+    if not contract.path or not Path(contract.path).exists():
+        return None
+    data = yaml.safe_load(Path(contract.path).read_text(encoding="utf-8"))
+    return data.get("dataProduct") if isinstance(data, dict) else None
+
+
+def _input_codes(s: Session, contract: Contract) -> list[str]:
+    """关联资源代码 of a derived dataset: the codes of the datasets it is built from."""
+    inputs = list(contract.derived_from)
+    if not inputs:
+        return []
+    rows = s.execute(select(Dataset.key, Dataset.resource_code).where(Dataset.key.in_(inputs))).all()
+    codes = {key: code for key, code in rows if code}
+    return [codes[k] for k in inputs if k in codes]
 
 
 def _find_for_contract(s: Session, contract: Contract) -> Dataset | None:
@@ -137,9 +168,15 @@ def register_dataset(s: Session, contract: Contract) -> Dataset:
     _apply_contract(ds, contract, org)
     _apply_resources(s, ds, contract)
     s.flush()
-    group = domain_group(s, contract.domain)
-    if group not in ds.groups:
-        ds.groups.append(group)
+    contract_groups = _contract_groups(s, contract)
+    for group in contract_groups:
+        if group not in ds.groups:
+            ds.groups.append(group)
+    if [g.name for g in contract_groups] != ds.meta.get("contract_groups"):
+        ds.meta = {**ds.meta, "contract_groups": [g.name for g in contract_groups]}
+    codes = _input_codes(s, contract)
+    if codes != ds.meta.get("input_codes", []):
+        ds.meta = {**ds.meta, "input_codes": codes}
     profile.assign_code(s, ds)
     after = _fingerprint(ds)
     if created or before != after:

@@ -56,6 +56,7 @@ def _names(result: dict) -> list[str]:
         ("街道", ["population-residents", "street-offices"]),  # 街道代码 is a field of both
         ("街道办事处名录", ["street-offices"]),
         ("东城 常住", ["population-residents"]),  # every word must match
+        ("常住人口基础数据", ["population-residents"]),  # most two-character pieces occur
         ("火星人口", []),
     ],
 )
@@ -131,7 +132,7 @@ def test_organizations_groups_tags_resources(ckan: ckanapi.RemoteCKAN) -> None:
     police = ckan.action.organization_show(id="11010100001", include_datasets=True)
     assert [p["name"] for p in police["packages"]] == ["population-residents"]
     groups = ckan.action.group_list()
-    assert {"population", "legal_entity", "spatial", "economy", "building", "grid"} == set(groups)
+    assert {"population", "legal_entity", "spatial", "economy", "buildings", "grid"} == set(groups)
     domains = {g["name"]: g for g in ckan.action.group_list(all_fields=True)}
     assert domains["population"]["title"] == "人口" and domains["population"]["package_count"] == 1
     assert domains["grid"]["kind"] == "theme" and domains["legal_entity"]["kind"] == "domain"

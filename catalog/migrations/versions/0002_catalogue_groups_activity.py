@@ -22,7 +22,7 @@ DOMAINS = [
     ("legal_entity", "法人单位", "Legal entities", "法人单位基础信息资源。Legal-entity base data.", "02"),
     ("spatial", "自然资源和空间地理", "Natural resources and spatial geography", "空间地理基础信息资源。", "03"),
     ("economy", "宏观经济", "Economy", "经济运行信息资源。Economic data.", "06"),
-    ("building", "建筑物", "Buildings", "楼宇与房屋信息资源。Buildings and premises.", "07"),
+    ("buildings", "建筑物", "Buildings", "楼宇与房屋信息资源。Buildings and premises.", "07"),
 ]
 
 
