@@ -11,7 +11,7 @@ from typing import Any
 
 import pendulum
 import yaml
-from airflow.sdk import DAG, Asset, dag, task
+from airflow.sdk import DAG, Asset, AssetAny, dag, task
 
 from hub.settings import get_settings
 
@@ -82,5 +82,76 @@ def build_ingest_dag(doc: dict[str, Any]) -> DAG:
     return ingest()
 
 
+def derived_from(doc: dict[str, Any]) -> list[str]:
+    for prop in doc.get("customProperties") or []:
+        if prop.get("property") == "derivedFrom":
+            return [str(d) for d in prop.get("value") or []]
+    return []
+
+
+def build_derived_dag(doc: dict[str, Any]) -> DAG:
+    """A derived dataset: rebuilt when any input publishes, once per set of input versions."""
+    dataset: str = doc["id"]
+    inputs = derived_from(doc)
+
+    @dag(
+        dag_id=dag_id(dataset),
+        description=f"Build {doc.get('name', dataset)} from {', '.join(inputs)}",
+        schedule=AssetAny(*(asset_for(i) for i in inputs)),
+        start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["derived", doc.get("domain", "")],
+        doc_md=f"Generated from contract `{dataset}`; inputs: {', '.join(f'`{i}`' for i in inputs)}.",
+    )
+    def derive() -> None:
+        @task
+        def build() -> dict[str, Any]:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from ingest import derive as steps
+
+            try:
+                return steps.build(dataset)
+            except steps.InputsNotReady as exc:
+                raise AirflowSkipException(str(exc)) from None
+
+        @task
+        def publish(built: dict[str, Any]) -> list[dict[str, Any]]:
+            from ingest import steps
+
+            return steps.publish(dataset)
+
+        @task(outlets=[asset_for(dataset)])
+        def register(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from ingest import steps
+
+            if not published:
+                raise AirflowSkipException("inputs unchanged since the last build")
+            return steps.register(dataset, published)
+
+        register(publish(build()))
+
+    return derive()
+
+
+def build_dag(doc: dict[str, Any]) -> DAG:
+    return build_derived_dag(doc) if derived_from(doc) else build_ingest_dag(doc)
+
+
+def run_order(docs: list[dict[str, Any]]) -> list[str]:
+    """Dataset ids with every derived dataset after its inputs (for running without a scheduler)."""
+    ids = {d["id"]: derived_from(d) for d in docs}
+    done: list[str] = []
+    while len(done) < len(ids):
+        ready = [i for i, deps in sorted(ids.items()) if i not in done and all(d in done or d not in ids for d in deps)]
+        if not ready:
+            raise ValueError(f"derived datasets form a cycle: {sorted(set(ids) - set(done))}")
+        done += ready
+    return done
+
+
 def build_all() -> dict[str, DAG]:
-    return {dag_id(doc["id"]): build_ingest_dag(doc) for doc in active_contracts(get_settings().contracts_dir)}
+    return {dag_id(doc["id"]): build_dag(doc) for doc in active_contracts(get_settings().contracts_dir)}

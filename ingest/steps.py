@@ -242,6 +242,10 @@ def register(dataset: str, published: list[dict[str, Any]], settings: Settings |
                 },
                 published_at=dt.datetime.fromisoformat(item["committed_at"]),
             )
+            if "lineage" in summary:
+                version.lineage = summary["lineage"]
+            if "unmatched" in summary:
+                version.quality = {**version.quality, "unmatched": summary["unmatched"]}
             number = version.number
             service.record_file(s, dataset, item["sha256"], status="published", version_id=version.id)
         data = tables.read(cat, contract, item["snapshot_id"])
