@@ -78,21 +78,31 @@ def generate(
 
 
 def _ingest(settings: Settings, datasets: list[str]) -> list[str]:
+    """Run the DAGs of the given datasets (all when empty), derived datasets after their inputs.
+
+    Without a scheduler, Asset-triggered DAGs do not start by themselves, so they run here in
+    dependency order; a derived DAG whose inputs did not change skips. One DAG failing does not
+    stop the others: departments' files are independent.
+    """
     from hub import airflow_env
 
     airflow_env.configure(settings)
-    from ingest.dag_factory import active_contracts, dag_id
+    from ingest.dag_factory import active_contracts, dag_id, run_order
 
-    known = [d["id"] for d in active_contracts(settings.contracts_dir)]
-    chosen = datasets or known
-    unknown = sorted(set(chosen) - set(known))
+    docs = active_contracts(settings.contracts_dir)
+    known = run_order(docs)
+    unknown = sorted(set(datasets) - set(known))
     if unknown:
         raise typer.BadParameter(f"no active contract for {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [d for d in known if not datasets or d in datasets]
     states = []
-    for dataset in chosen:
-        typer.echo(f"running DAG {dag_id(dataset)} …")
-        state = airflow_env.run_dag(settings, dag_id(dataset))
-        typer.echo(f"  {dataset}: {state}")
+    for n, dataset in enumerate(chosen, start=1):
+        typer.echo(f"[{n}/{len(chosen)}] running DAG {dag_id(dataset)} …")
+        try:
+            state = airflow_env.run_dag(settings, dag_id(dataset))
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next department
+            state = f"failed: {exc}"
+        typer.echo(f"        {dataset}: {state}")
         states.append(state)
     return states
 
