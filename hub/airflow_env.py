@@ -26,6 +26,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS": "True",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "HUB_HOME": str(settings.resolved_home),
+        "HUB_AIRFLOW_HOME": str(home),
         "GX_ANALYTICS_ENABLED": "False",
     }
 
@@ -36,7 +37,12 @@ def configure(settings: Settings) -> None:
     if "airflow" in sys.modules and os.environ.get("AIRFLOW_HOME") != env["AIRFLOW_HOME"]:
         raise ConfigError("airflow was imported before the hub configured it; call configure() first")
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    home_changed = os.environ.get("HUB_HOME") != env["HUB_HOME"]
     os.environ.update(env)
+    if home_changed:  # tasks run in this process and read settings from the environment
+        from hub.settings import get_settings
+
+        get_settings.cache_clear()
     if settings.database_url:
         os.environ["HUB_DATABASE_URL"] = settings.database_url
 

@@ -16,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(default=Path(".hub"))
     """Folder holding every piece of state: inbox, warehouse, catalogue, Airflow, keys."""
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
 
     site_title: str = "东城区公共基础数据共享交换平台 (Dongcheng base-data hub)"
     """Title shown by the catalogue (CKAN ``status_show``)."""
+
+    airflow_home_dir: Path | None = Field(default=None, alias="HUB_AIRFLOW_HOME")
+    """Airflow's home (its config and SQLite database); default ``HUB_HOME/airflow``."""
 
     serving_versions_kept: int = Field(default=3, ge=1)
     """How many serving copies per dataset are kept, so pinned cursors survive a publish."""
@@ -87,7 +90,7 @@ class Settings(BaseSettings):
 
     @property
     def airflow_home(self) -> Path:
-        return self.path("airflow")
+        return (self.airflow_home_dir or self.path("airflow")).expanduser().resolve()
 
     def ensure_dirs(self) -> None:
         for folder in (

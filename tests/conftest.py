@@ -15,6 +15,7 @@ import pytest
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="hub-test-"))
 os.environ["HUB_HOME"] = str(SESSION_HOME)
+os.environ["HUB_AIRFLOW_HOME"] = str(SESSION_HOME / "airflow")
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 os.environ.pop("HUB_DATABASE_URL", None)
 
