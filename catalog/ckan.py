@@ -30,6 +30,8 @@ TYPED_EXTRAS = frozenset(
         "sharing_method",
         "release_date",
         "related_resource_codes",
+        "information_items",
+        "title_en",
     }
 )
 
@@ -143,6 +145,7 @@ def extras(ds: Dataset, record: dict[str, Any]) -> list[dict[str, str]]:
         **{k: record[k] for k in sorted(TYPED_EXTRAS | DERIVED_EXTRAS) if k in record},
         "domain": ds.domain,
         "update_frequency": ds.update_frequency,
+        "title_en": ds.title_en,
     }
     if ds.from_contract:
         typed["contract_id"] = ds.key

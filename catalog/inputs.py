@@ -166,7 +166,7 @@ def _lift_extras(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decode(key: str, value: Any) -> Any:
-    if key in ("sharing_method", "related_resource_codes") and isinstance(value, str):
+    if key in ("sharing_method", "related_resource_codes", "information_items") and isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError:
