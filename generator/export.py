@@ -1,16 +1,36 @@
-"""Writing a department export the way departments do: CSV, Chinese headers, their encoding."""
+"""Writing a department export the way departments send it: CSV in their encoding, XLSX, GeoJSON,
+(Geo)Parquet, always under the contract's column titles and in the contract's field order.
+
+Records are dicts keyed by contract field name. Values are ``str``, ``int``, ``float``,
+``datetime.date``, ``None`` (an empty cell) or, for the geometry field, a GeoJSON geometry dict.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
 
 from contracts import model
 from hub.settings import get_settings
 
 ENCODINGS = ("gb18030", "utf-8-sig", "utf-8")
+FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".parquet": "parquet"}
+XLSX_MAX_ROWS = 1_048_575
+"""Excel's sheet limit (1,048,576 rows) less the header."""
+CRS_URN = "urn:ogc:def:crs:EPSG::4490"
+"""CGCS2000 as GDAL names it in a GeoJSON ``crs`` member."""
+
+Record = dict[str, Any]
 
 
 @dataclass
@@ -19,20 +39,183 @@ class Manifest:
 
     path: Path
     rows: int
-    encoding: str
+    encoding: str | None
+    """Text encoding of CSV and GeoJSON files; None for XLSX and Parquet."""
     good_rows: int
     bad_rows: dict[int, str] = field(default_factory=dict)
-    """Spreadsheet row number (header = 1) → fault kind."""
+    """Spreadsheet row number (header = 1) → fault kind; for GeoJSON the feature index + 2."""
+    format: str = "csv"
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Dataset-specific truth beyond faults (e.g. unregistered taxpayers, indicator jumps)."""
 
 
-def write_csv(out: Path, dataset: str, records: list[dict[str, str]], encoding: str) -> None:
+def file_format(out: Path, default: str) -> str:
+    """The format a file name asks for (``x.csv.tmp`` counts as CSV); ``default`` when it names none."""
+    for suffix in reversed(out.suffixes):
+        if suffix.lower() in FORMATS:
+            return FORMATS[suffix.lower()]
+    return default
+
+
+@contextmanager
+def atomic(out: Path) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``out``; move it onto ``out`` only when writing succeeded."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _contract(dataset: str) -> model.Contract:
+    return model.find(get_settings().contracts_dir, dataset)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(out: Path, dataset: str, records: Sequence[Record], encoding: str) -> None:
     """Write records under the contract's Chinese column titles, in the contract's field order."""
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}")
-    contract = model.find(get_settings().contracts_dir, dataset)
+    fields = _contract(dataset).fields
+    if any(f.type == "geometry" for f in fields):
+        raise ValueError(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not CSV")
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([f.title for f in contract.fields])
-    writer.writerows([[r.get(f.name, "") for f in contract.fields] for r in records])
+    writer.writerow([f.title for f in fields])
+    writer.writerows([[_text(r.get(f.name)) for f in fields] for r in records])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(buf.getvalue().encode(encoding))
+
+
+ARROW_TYPES = {"number": pa.float64(), "integer": pa.int64(), "date": pa.date32(), "boolean": pa.bool_()}
+
+
+def _column(values: list[Any], logical: str) -> pa.Array:
+    """Typed as the contract says; as text when a (faulty) value does not fit the type."""
+    wanted = ARROW_TYPES.get(logical, pa.string())
+    try:
+        return pa.array(values, type=wanted)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else _text(v) for v in values], type=pa.string())
+
+
+def arrow_table(dataset: str, records: Sequence[Record], *, titles: bool) -> pa.Table:
+    """Records as an Arrow table; geometry fields become WKT text (turned into geometry by DuckDB)."""
+    columns, names = [], []
+    for f in _contract(dataset).fields:
+        values = [r.get(f.name) for r in records]
+        if f.type == "geometry":
+            columns.append(pa.array([None if v is None else wkt(v) for v in values], type=pa.string()))
+        else:
+            columns.append(_column(values, f.type))
+        names.append(f.title if titles else f.name)
+    return pa.table(columns, names=names)
+
+
+def wkt(geometry: dict[str, Any]) -> str:
+    """WKT of a GeoJSON Point or Polygon."""
+
+    def pair(p: Sequence[float]) -> str:
+        return f"{p[0]} {p[1]}"
+
+    if geometry["type"] == "Point":
+        return f"POINT ({pair(geometry['coordinates'])})"
+    if geometry["type"] == "Polygon":
+        rings = ", ".join("(" + ", ".join(pair(p) for p in ring) + ")" for ring in geometry["coordinates"])
+        return f"POLYGON ({rings})"
+    raise ValueError(f"unsupported geometry type {geometry['type']!r}")
+
+
+def _copy(table: pa.Table, out: Path, options: str, geometry: list[str]) -> None:
+    from warehouse import duck
+
+    con = duck.connect(extensions=("spatial", "excel"))
+    try:
+        con.register("records", table)
+        columns = ", ".join(
+            f"ST_GeomFromText({_quote(c)})::GEOMETRY('EPSG:4490') AS {_quote(c)}" if c in geometry else _quote(c)
+            for c in table.column_names
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        target = str(out).replace("'", "''")
+        con.execute(f"COPY (SELECT {columns} FROM records) TO '{target}' ({options})")
+    finally:
+        con.close()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def write_xlsx(out: Path, dataset: str, records: Sequence[Record], sheet: str | None = None) -> None:
+    """An Excel workbook: Chinese headers, numbers and dates as typed cells, empty cells for None."""
+    if len(records) > XLSX_MAX_ROWS:
+        raise ValueError(f"{len(records)} rows do not fit one Excel sheet ({XLSX_MAX_ROWS} at most)")
+    if any(f.type == "geometry" for f in _contract(dataset).fields):
+        raise ValueError(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not XLSX")
+    options = "FORMAT xlsx, HEADER true" + (f", SHEET '{sheet}'" if sheet else "")
+    _copy(arrow_table(dataset, records, titles=True), out, options, [])
+
+
+def write_parquet(out: Path, dataset: str, records: Sequence[Record]) -> None:
+    """Parquet with field names as columns; a geometry field makes it GeoParquet (``geo`` metadata, EPSG:4490)."""
+    geometry = [f.name for f in _contract(dataset).fields if f.type == "geometry"]
+    _copy(arrow_table(dataset, records, titles=False), out, "FORMAT parquet, COMPRESSION zstd", geometry)
+
+
+def write_geojson(out: Path, dataset: str, records: Sequence[Record]) -> None:
+    """A GeoJSON FeatureCollection as GDAL writes one: ``name``, a CGCS2000 ``crs`` member, one feature a line.
+
+    The contract's geometry field is the feature geometry; every other field is a property under its title.
+    """
+    contract = _contract(dataset)
+    [geometry] = [f.name for f in contract.fields if f.type == "geometry"]
+    props = [f for f in contract.fields if f.type != "geometry"]
+    head = {"type": "FeatureCollection", "name": dataset.split(".")[-1], "crs": _crs()}
+    features = [
+        {
+            "type": "Feature",
+            "properties": {f.title: _json_value(r.get(f.name)) for f in props},
+            "geometry": r.get(geometry),
+        }
+        for r in records
+    ]
+    text = json.dumps(head, ensure_ascii=False)[:-1] + ',\n"features": [\n'
+    text += ",\n".join(json.dumps(f, ensure_ascii=False) for f in features)
+    text += "\n]\n}\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(text.encode("utf-8"))
+
+
+def _crs() -> dict[str, Any]:
+    return {"type": "name", "properties": {"name": CRS_URN}}
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def write(out: Path, dataset: str, records: Sequence[Record], *, fmt: str, encoding: str = "utf-8") -> str | None:
+    """Write in ``fmt`` (csv, xlsx, geojson, parquet); returns the text encoding (None for binary formats)."""
+    if fmt == "csv":
+        write_csv(out, dataset, records, encoding)
+        return encoding
+    if fmt == "xlsx":
+        write_xlsx(out, dataset, records)
+        return None
+    if fmt == "geojson":
+        write_geojson(out, dataset, records)
+        return "utf-8"
+    if fmt == "parquet":
+        write_parquet(out, dataset, records)
+        return None
+    raise ValueError(f"unknown format {fmt!r}; one of csv, xlsx, geojson, parquet")
