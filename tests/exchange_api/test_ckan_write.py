@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from catalog import db, service
+from exchange_api import ckan_api  # noqa: F401 - registers the actions
+from exchange_api.ckan_actions import ACTIONS
 from ingest import steps
 from tests.catalog.sites import Site, site
 
@@ -31,19 +33,38 @@ def _new(hub: Site, name: str, role: str = "steward", **fields: object) -> dict:
     return _as(hub, role).action.package_create(**data)
 
 
+def _denied_calls(hub: Site) -> dict[str, dict]:
+    """One call per write action that only a steward (or the department's publisher) may make."""
+    rid = _as(hub, "consumer").action.package_show(id="population-residents")["resources"][0]["id"]
+    return {
+        "package_create": {"name": "nope-1", "owner_org": "dept-11010100001"},
+        "package_update": {"id": "population-residents"},
+        "package_patch": {"id": "population-residents", "related_resource_codes": ["101/000009"]},
+        "package_delete": {"id": "population-residents"},
+        "resource_create": {"package_id": "population-residents", "name": "x", "url": "https://example.org"},
+        "resource_update": {"id": rid, "name": "x"},
+        "resource_patch": {"id": rid, "name": "x"},
+        "resource_delete": {"id": rid},
+        "organization_create": {"name": "dept-x", "title": "X"},
+        "organization_update": {"id": "dept-11010100001", "description": "x"},
+        "group_create": {"name": "theme-x"},
+        "group_update": {"id": "population", "description": "x"},
+        "api_token_create": {"user": "steward-wang", "name": "stolen"},
+        "api_token_revoke": {"token": hub.keys["steward"]},
+    }
+
+
 @pytest.mark.parametrize("role", [None, "consumer", "analyst"])
-def test_readers_cannot_write(hub: Site, role: str | None) -> None:
+def test_every_write_action_checks_the_caller(hub: Site, role: str | None) -> None:
+    calls = _denied_calls(hub)
+    assert set(calls) == {n for n, a in ACTIONS.items() if not a.read_only}, "a new write action needs a case here"
     ckan = _as(hub, role)
-    calls = [
-        lambda: ckan.action.package_create(name="nope-1", owner_org="dept-11010100001"),
-        lambda: ckan.action.package_patch(id="population-residents", related_resource_codes=["101/000009"]),
-        lambda: ckan.action.organization_create(name="dept-x", title="X"),
-        lambda: ckan.action.group_create(name="theme-x"),
-        lambda: ckan.action.resource_create(package_id="population-residents", upload=io.BytesIO(b"a,b\n")),
-    ]
-    for call in calls:
+    for name, data in calls.items():
         with pytest.raises(ckanapi.NotAuthorized):
-            call()
+            ckan.call_action(name, data)
+    with pytest.raises(ckanapi.NotAuthorized):
+        ckan.action.resource_create(package_id="population-residents", upload=io.BytesIO(b"a,b\n"))
+    assert _as(hub, "steward").action.user_show()["name"] == "steward-wang", "the steward's key still works"
 
 
 def test_catalogue_only_dataset_lifecycle(hub: Site) -> None:
