@@ -16,6 +16,9 @@ from functools import cache
 from standards import tables
 
 WEST, EAST, SOUTH, NORTH = 116.383, 116.447, 39.855, 39.962
+METRES_PER_DEGREE_LON = 85_300.0
+"""Length of one degree of longitude at 39.9°N, in metres."""
+METRES_PER_DEGREE_LAT = 111_000.0
 STREET_ROWS = (3, 4, 4, 3, 3)  # streets per row, north to south: 17 in all
 
 Ring = tuple[tuple[float, float], ...]
@@ -57,6 +60,28 @@ class Area:
 
     def contains(self, lon: float, lat: float) -> bool:
         return self.west < lon < self.east and self.south < lat < self.north
+
+    def within(self, other: Area) -> bool:
+        """Strictly inside ``other`` (no shared edge)."""
+        return (
+            other.west < self.west and self.east < other.east and other.south < self.south and self.north < other.north
+        )
+
+    @property
+    def centroid(self) -> tuple[float, float]:
+        return round((self.west + self.east) / 2, 7), round((self.south + self.north) / 2, 7)
+
+    @property
+    def width_m(self) -> float:
+        return (self.east - self.west) * METRES_PER_DEGREE_LON
+
+    @property
+    def height_m(self) -> float:
+        return (self.north - self.south) * METRES_PER_DEGREE_LAT
+
+    @property
+    def area_m2(self) -> float:
+        return self.width_m * self.height_m
 
 
 def _split_rows(total: Area, counts: tuple[int, ...]) -> list[list[Area]]:
@@ -120,6 +145,12 @@ def grids_by_community() -> dict[str, tuple[Area, ...]]:
 
 def all_areas() -> tuple[Area, ...]:
     return streets() + communities() + grids()
+
+
+@cache
+def by_code() -> dict[str, Area]:
+    """Every street, community and work grid by its code."""
+    return {a.code: a for a in all_areas()}
 
 
 def locate(lon: float, lat: float) -> Area | None:
