@@ -22,6 +22,9 @@ VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 DQV = Namespace("http://www.w3.org/ns/dqv#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+# DCAT 3 terms rdflib's (DCAT 2) namespace does not define
+DCAT_VERSION = URIRef(str(DCAT) + "version")
+DCAT_HAS_VERSION = URIRef(str(DCAT) + "hasVersion")
 EU = "http://publications.europa.eu/resource/authority/"
 ACCESS = {"无条件开放": "PUBLIC", "有条件开放": "RESTRICTED", "不予开放": "NON_PUBLIC"}
 EU_THEMES = {"population": "SOCI", "legal_entity": "ECON", "economy": "ECON", "building": "REGI", "spatial": "REGI"}
@@ -175,12 +178,12 @@ class Builder:
         g.add((node, DCTERMS.spatial, self._place()))
         if ds.contract_version:
             g.add((node, OWL.versionInfo, Literal(ds.contract_version)))
-            g.add((node, DCAT.version, Literal(ds.contract_version)))
+            g.add((node, DCAT_VERSION, Literal(ds.contract_version)))
         self._national(node, ds, record)
         for res in ds.resources:
             g.add((node, DCAT.distribution, self.distribution(ds, res)))
         for version in ds.versions:
-            g.add((node, DCAT.hasVersion, self.version(ds, version)))
+            g.add((node, DCAT_HAS_VERSION, self.version(ds, version)))
         return node
 
     def _identifier(self, node: URIRef, value: str, scheme: str) -> None:
@@ -274,7 +277,7 @@ class Builder:
         g = self.g
         g.add((node, RDF.type, DCAT.Dataset))
         self._text(node, DCTERMS.title, f"{ds.title} 第{v.number}版", f"{ds.title_en or ds.name} version {v.number}")
-        g.add((node, DCAT.version, Literal(str(v.number))))
+        g.add((node, DCAT_VERSION, Literal(str(v.number))))
         g.add((node, DCTERMS.isVersionOf, self.uri("dataset", ds.id)))
         g.add((node, DCTERMS.issued, Literal(_utc(v.published_at), datatype=XSD.dateTime)))
         g.add((node, DCTERMS.identifier, Literal(str(v.snapshot_id))))

@@ -118,7 +118,7 @@ def _find_for_contract(s: Session, contract: Contract) -> Dataset | None:
         # a catalogue-only entry made before the contract existed is adopted by the contract
         ds = s.scalar(select(Dataset).where(Dataset.name == contract.ckan_name, Dataset.origin == "catalogue"))
         if ds is not None:
-            ds.key, ds.origin = contract.id, "contract"
+            ds.key, ds.origin, ds.state = contract.id, "contract", "active"
     return ds
 
 
