@@ -265,3 +265,31 @@ def test_api_tokens(hub: Site) -> None:
     steward.action.api_token_revoke(jti=jti)
     with pytest.raises(ckanapi.NotAuthorized):
         ckanapi.RemoteCKAN(hub.url, apikey=for_app).action.user_show()
+
+
+def test_uploads_are_refused_when_empty_or_from_another_department(hub: Site) -> None:
+    from catalog import clients
+
+    with db.session(hub.settings.db_url) as s:
+        other = clients.issue_key(
+            s, clients.ensure_client(s, "market-uploader", role="publisher", organization="11010100002")
+        )
+    with pytest.raises(ckanapi.NotAuthorized):
+        ckanapi.RemoteCKAN(hub.url, apikey=other).action.resource_create(
+            package_id="population-residents", upload=("x.csv", io.BytesIO(b"a\n1\n"))
+        )
+    with pytest.raises(ckanapi.ValidationError) as err:
+        _as(hub, "publisher").action.resource_create(
+            package_id="population-residents", upload=("e.csv", io.BytesIO(b""))
+        )
+    assert "upload" in err.value.error_dict
+
+
+def test_anonymous_callers_read_public_metadata(hub: Site) -> None:
+    _as(hub, "steward").action.package_create(name="open-data", owner_org="dept-11010100001", open_type="无条件开放")
+    anonymous = _as(hub, None)
+    assert anonymous.action.package_show(id="open-data")["private"] is False
+    listed = anonymous.action.current_package_list_with_resources()
+    assert "open-data" in [p["name"] for p in listed] and "population-residents" not in [p["name"] for p in listed]
+    with pytest.raises(ckanapi.NotAuthorized):
+        anonymous.action.package_show(id="population-residents")
