@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
-from catalog import activity, clients, editing, lookup, permissions, service, uploads
+from catalog import activity, clients, editing, lookup, organizations, permissions, service, uploads
 from catalog.ckan import group_dict, organization_dict, package_dict, resource_dict
 from catalog.models import ApiKey, Dataset, Resource, utcnow
 from exchange_api.ckan_actions import ActionError, Context, action, required
@@ -152,27 +152,27 @@ def resource_delete(ctx: Context, params: dict[str, Any]) -> None:
 def organization_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Create a department (stewards): ``name``, ``title``, ``description``, ``department_code``
     (提供方代码; defaults to the name)."""
-    return organization_dict(editing.create_organization(ctx.session, params, ctx.caller), package_count=0)
+    return organization_dict(organizations.create_organization(ctx.session, params, ctx.caller), package_count=0)
 
 
 @action("organization_update", read_only=False)
 def organization_update(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Update a department (stewards); names coming from contracts stay as the contracts say."""
     org = lookup.organization(ctx.session, str(required(params, "id")))
-    return organization_dict(editing.update_organization(ctx.session, org, params, ctx.caller))
+    return organization_dict(organizations.update_organization(ctx.session, org, params, ctx.caller))
 
 
 @action("group_create", read_only=False)
 def group_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Create a theme group (stewards): ``name``, ``title``, ``description``."""
-    return group_dict(editing.create_group(ctx.session, params, ctx.caller), package_count=0)
+    return group_dict(organizations.create_group(ctx.session, params, ctx.caller), package_count=0)
 
 
 @action("group_update", read_only=False)
 def group_update(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Update a group's name, title and description (stewards); its datasets are not touched."""
     group = lookup.group(ctx.session, str(required(params, "id")))
-    return group_dict(editing.update_group(ctx.session, group, params, ctx.caller))
+    return group_dict(organizations.update_group(ctx.session, group, params, ctx.caller))
 
 
 @action("api_token_create", read_only=False)
