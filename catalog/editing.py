@@ -1,4 +1,4 @@
-"""Changing the catalogue through CKAN actions: datasets, resources, organizations, groups.
+"""Changing datasets and resources through CKAN actions (departments and groups: organizations.py).
 
 Datasets registered from a contract keep their contract-derived metadata: an update may resend
 those values unchanged (``ckanapi load`` does) but not change them; only themes (groups),
