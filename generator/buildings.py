@@ -20,6 +20,7 @@ from generator import faults, geography
 from generator.export import Manifest, Record, file_format, write
 from generator.geography import METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON, Area
 from generator.names import BRANDS, LANES
+from generator.scale import Sizes
 from standards import tables
 
 DATASET = "buildings.buildings"
@@ -135,6 +136,12 @@ def make(n: int, rng: random.Random) -> list[Building]:
     return out
 
 
+def build(sizes: Sizes, seed: int, bad_share: float) -> tuple[list[Building], dict[int, str]]:
+    """The buildings of the world of ``sizes`` and ``seed``, and which of them the export spoils."""
+    buildings = make(sizes.buildings, faults.stream(seed, "buildings"))
+    return buildings, plan_faults(len(buildings), bad_share, faults.stream(seed, "buildings/faults"))
+
+
 def record(b: Building) -> Record:
     lon, lat = b.footprint.centroid
     return {
@@ -187,6 +194,5 @@ def generate(
     out: Path, *, rows: int = 300, bad_share: float = 0.05, seed: int = 20261031, encoding: str = "utf-8"
 ) -> Manifest:
     """Write ``rows`` buildings as GeoJSON (``encoding`` is ignored: GeoJSON is UTF-8)."""
-    buildings = make(rows, faults.stream(seed, "buildings"))
-    planned = plan_faults(rows, bad_share, faults.stream(seed, "buildings/faults"))
+    buildings, planned = build(Sizes.around("buildings", rows), seed, bad_share)
     return export(out, buildings, planned, rng=faults.stream(seed, DATASET))
