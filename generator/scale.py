@@ -1,4 +1,4 @@
-"""How big the generated world is: scale 1.0 is about Dongcheng's size.
+"""How big the generated world is (scale 1.0 is about Dongcheng's size) and when it is.
 
 About 700,000 residents, 30,000 legal entities, 3,000 buildings in the housing commission's
 register and 600 points of interest; the 17 streets, 82 communities and 414 work grids are fixed
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+LAST_MONTH = "2026-10"
+"""The month the exports are made after (the export date is 2026-10-31)."""
 BASE = {"residents": 700_000, "enterprises": 30_000, "buildings": 3_000, "pois": 600}
 MINIMUM = {"residents": 200, "enterprises": 60, "buildings": 12, "pois": 24}
 
@@ -31,3 +33,10 @@ class Sizes:
     def around(cls, part: str, rows: int) -> Sizes:
         """The world a single export of ``rows`` records of ``part`` belongs to (that count exactly)."""
         return replace(cls.at(max(rows, 1) / BASE[part]), **{part: rows})
+
+
+def months_up_to(last: str, n: int) -> list[str]:
+    """The ``n`` months ending with ``last`` (YYYY-MM), oldest first."""
+    year, month = map(int, last.split("-"))
+    index = year * 12 + month - 1
+    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index - n + 1, index + 1)]
