@@ -284,8 +284,13 @@ class Builder:
         provenance = BNode()
         g.add((node, DCTERMS.provenance, provenance))
         g.add((provenance, RDF.type, DCTERMS.ProvenanceStatement))
+        inputs = sorted((v.lineage.get("inputs") or {}).items())
         text = f"{v.source_file} (sha256 {v.lineage.get('source_sha256', v.source_sha256)}) → Iceberg {v.snapshot_id}"
+        if inputs:
+            text += "; built from " + ", ".join(f"{name} snapshot {snapshot}" for name, snapshot in inputs)
         g.add((provenance, RDFS.label, Literal(text)))
+        for name, _ in inputs:
+            g.add((node, PROV.wasDerivedFrom, self.uri("dataset", name)))
         for metric, value in (("rowCount", v.row_count), ("rowsRejected", v.rows_rejected)):
             measure = BNode()
             g.add((node, DQV.hasQualityMeasurement, measure))

@@ -217,8 +217,13 @@ def record_version(
     source_sha256: str,
     quality: dict[str, Any],
     published_at: dt.datetime | None = None,
+    lineage: dict[str, Any] | None = None,
 ) -> Version:
-    """Add the version for an Iceberg snapshot; returns the existing one on a rerun."""
+    """Add the version for an Iceberg snapshot; returns the existing one on a rerun.
+
+    ``lineage`` adds to the source file and its hash, e.g. ``{"inputs": {dataset: snapshot_id}}``
+    for a derived dataset built from the named input versions.
+    """
     ds = register_dataset(s, contract)
     found = s.scalar(select(Version).where(Version.dataset_id == ds.id, Version.snapshot_id == snapshot_id))
     if found is not None:
@@ -234,7 +239,7 @@ def record_version(
         source_file=source_file,
         source_sha256=source_sha256,
         quality=quality,
-        lineage={"source_file": source_file, "source_sha256": source_sha256},
+        lineage={"source_file": source_file, "source_sha256": source_sha256, **(lineage or {})},
         published_at=published_at or utcnow(),
     )
     s.add(version)

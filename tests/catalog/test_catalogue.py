@@ -130,3 +130,23 @@ def test_migration_0002_backfills_datasets_registered_before_it(database_url: st
         assert [g.name for g in ds.groups] == ["population"] and "人口" in ds.search_text
         groups = s.execute(text("SELECT name FROM groups WHERE kind = 'domain' ORDER BY name")).scalars().all()
         assert groups == ["buildings", "economy", "legal_entity", "population", "spatial"]
+
+
+def test_versions_carry_extra_lineage(database_url: str) -> None:
+    with db.session(database_url) as s:
+        version = service.record_version(
+            s,
+            CONTRACTS["derived.entity_location"],
+            snapshot_id=9,
+            row_count=3,
+            rows_rejected=0,
+            source_file="build",
+            source_sha256="b" * 64,
+            quality={},
+            lineage={"inputs": {"legal_entity.enterprises": "7"}},
+        )
+        assert version.lineage == {
+            "source_file": "build",
+            "source_sha256": "b" * 64,
+            "inputs": {"legal_entity.enterprises": "7"},
+        }
