@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -90,16 +88,8 @@ def _contract_groups(s: Session, contract: Contract) -> list[Group]:
     """A base dataset belongs to its domain; a derived one to the theme of its 专题库."""
     if contract.domain != profile.DERIVED_DOMAIN and not contract.derived:
         return [domain_group(s, contract.domain)]
-    theme = profile.theme_for(_data_product(contract))
+    theme = profile.theme_for(contract.data_product)
     return [theme_group(s, theme)] if theme else []
-
-
-def _data_product(contract: Contract) -> str | None:
-    """ODCS ``dataProduct`` (the 专题库 of a derived dataset), read from the contract file."""
-    if not contract.path or not Path(contract.path).exists():
-        return None
-    data = yaml.safe_load(Path(contract.path).read_text(encoding="utf-8"))
-    return data.get("dataProduct") if isinstance(data, dict) else None
 
 
 def _input_codes(s: Session, contract: Contract) -> list[str]:

@@ -87,6 +87,8 @@ class Contract(BaseModel):
     table: str
     title: str
     title_en: str | None
+    data_product: str | None = None
+    """The base library or theme the dataset belongs to (ODCS ``dataProduct``), e.g. 人口基础库."""
     version: str
     status: str
     description: str
@@ -224,6 +226,7 @@ def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contrac
         table=schema.physicalName or schema.name or odcs.id.split(".")[-1],
         title=schema.businessName or odcs.name or odcs.id,
         title_en=custom.get("titleEn"),
+        data_product=odcs.dataProduct,
         version=odcs.version or "0.0.0",
         status=odcs.status or "draft",
         description=(description.purpose if description else None) or "",

@@ -51,6 +51,15 @@ def _mount_standards() -> None:
 _mount_standards()
 
 
+def _mount_catalog() -> None:
+    from hub.catalog_cli import app as catalog_app
+
+    app.add_typer(catalog_app, name="catalog", help="Catalogue: push to an external CKAN.")
+
+
+_mount_catalog()
+
+
 @app.command()
 def generate(
     dataset: Annotated[str, typer.Argument(help="population.residents or legal_entity.enterprises.")] = DEMO_DATASET,
