@@ -61,7 +61,8 @@ def test_default_export_is_xlsx_located_in_the_buildings_register(tmp_path) -> N
     footprint = {f["properties"]["楼宇编码"]: f["geometry"]["coordinates"][0] for f in features}
     con = duck.connect(extensions=("excel",))
     rows = con.execute(
-        f"SELECT 统一社会信用代码, 街道代码, 楼宇编码, 经度, 纬度 FROM read_xlsx('{manifest.path}')"
+        "SELECT 统一社会信用代码, 街道代码, 楼宇编码, 经度::DOUBLE, 纬度::DOUBLE"
+        f" FROM read_xlsx('{manifest.path}', all_varchar=true)"
     ).fetchall()
     assert manifest.format == "xlsx" and len(rows) == 1000
 
