@@ -3,7 +3,7 @@
 Five indicators for each of the 17 streets over 25 months up to 2026-10, so every month of the
 last year has a year-earlier value. Each series is a street's share of a district total of about
 Dongcheng's order of magnitude (万元 per month; not real figures), growing 2–7% a year, with a
-seasonal pattern and ±2.5% noise: month-over-month moves stay under 15% and year-over-year ones
+seasonal pattern and ±2.5% noise: month-over-month moves stay under 17% and year-over-year ones
 under 13%. A few deliberate one-month jumps (more than 30% month over month, the next month
 falling back) give alerts something to flag; the manifest lists them. Fault: a street code that
 is not one of Dongcheng's.
