@@ -108,7 +108,7 @@ def _column(values: list[Any], logical: str) -> pa.Array:
         return pa.array([None if v is None else _text(v) for v in values], type=pa.string())
 
 
-def arrow_table(dataset: str, records: Sequence[Record], *, titles: bool) -> pa.Table:
+def arrow_table(dataset: str, records: Sequence[Record], *, titles: bool, text_dates: bool = False) -> pa.Table:
     """Records as an Arrow table; geometry fields become WKT text (turned into geometry by DuckDB)."""
     columns, names = [], []
     for f in _contract(dataset).fields:
@@ -116,7 +116,7 @@ def arrow_table(dataset: str, records: Sequence[Record], *, titles: bool) -> pa.
         if f.type == "geometry":
             columns.append(pa.array([None if v is None else wkt(v) for v in values], type=pa.string()))
         else:
-            columns.append(_column(values, f.type))
+            columns.append(_column(values, "string" if text_dates and f.type == "date" else f.type))
         names.append(f.title if titles else f.name)
     return pa.table(columns, names=names)
 
@@ -157,13 +157,14 @@ def _quote(name: str) -> str:
 
 
 def write_xlsx(out: Path, dataset: str, records: Sequence[Record], sheet: str | None = None) -> None:
-    """An Excel workbook: Chinese headers, numbers and dates as typed cells, empty cells for None."""
+    """An Excel workbook: Chinese headers, numbers as number cells, dates as ISO text (as the registration and
+    tax systems export them), empty cells for None."""
     if len(records) > XLSX_MAX_ROWS:
         raise ValueError(f"{len(records)} rows do not fit one Excel sheet ({XLSX_MAX_ROWS} at most)")
     if any(f.type == "geometry" for f in _contract(dataset).fields):
         raise ValueError(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not XLSX")
     options = "FORMAT xlsx, HEADER true" + (f", SHEET '{sheet}'" if sheet else "")
-    _copy(arrow_table(dataset, records, titles=True), out, options, [])
+    _copy(arrow_table(dataset, records, titles=True, text_dates=True), out, options, [])
 
 
 def write_parquet(out: Path, dataset: str, records: Sequence[Record]) -> None:

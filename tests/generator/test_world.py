@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -112,8 +113,9 @@ def test_formats_are_what_departments_send(clean: Files) -> None:
         assert doc["type"] == "FeatureCollection" and doc["crs"]["properties"]["name"].endswith("EPSG::4490")
     assert b"geo" in pq.read_schema(clean.one("spatial.pois").path).metadata
     assert pq.read_schema(clean.one("economy.street_indicators").path).names[:2] == ["street_code", "month"]
-    [first] = clean.xlsx(clean.one("legal_entity.enterprises").path)[:1]
-    assert list(first)[:2] == ["统一社会信用代码", "单位名称"]
+    units = clean.xlsx(clean.one("legal_entity.enterprises").path)
+    assert list(units[0])[:2] == ["统一社会信用代码", "单位名称"]
+    assert all(re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", u["成立日期"] or "") for u in units)
 
 
 def test_grid_codes_used_anywhere_exist_in_the_grids_file(clean: Files) -> None:
