@@ -13,7 +13,8 @@ from derived import Built
 
 SQL = """
 WITH tax AS (
-    SELECT credit_code, month, sum(amount) AS tax, sum(employees) AS employees
+    -- 从业人数 is the taxpayer's headcount for the month, repeated on each of its tax rows
+    SELECT credit_code, month, sum(amount) AS tax, max(employees) AS employees
     FROM economy__tax_monthly GROUP BY credit_code, month
 ),
 months AS (SELECT DISTINCT month FROM tax),

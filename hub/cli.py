@@ -60,30 +60,41 @@ def _mount_catalog() -> None:
 _mount_catalog()
 
 
+RESIDENTS_AT_SCALE_1 = 700_000
+
+
 @app.command()
 def generate(
-    dataset: Annotated[str, typer.Argument(help="population.residents or legal_entity.enterprises.")] = DEMO_DATASET,
-    rows: Annotated[int, typer.Option(help="Number of records.", min=1)] = 3000,
-    bad_share: Annotated[float, typer.Option(help="Share of rows with a realistic fault.", min=0, max=0.9)] = 0.05,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 20261031,
-    encoding: Annotated[str, typer.Option(help="gb18030, utf-8-sig or utf-8.")] = "gb18030",
-    out: Annotated[Path | None, typer.Option(help="Where to write; default: the dataset's inbox folder.")] = None,
+    dataset: Annotated[str, typer.Argument(help="A dataset id, or 'all' for every department's files.")] = "all",
+    rows: Annotated[int, typer.Option(help="Records (for 'all': residents; the rest scale along).", min=1)] = 7000,
+    bad_share: Annotated[float, typer.Option(help="Share of rows with a realistic fault.", min=0, max=0.9)] = 0.03,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 20261031,
+    months: Annotated[int, typer.Option(help="For 'all': months of tax files.", min=1)] = 3,
+    encoding: Annotated[str, typer.Option(help="For CSV: gb18030, utf-8-sig or utf-8.")] = "gb18030",
+    out: Annotated[Path | None, typer.Option(help="One dataset: where to write (default: its inbox).")] = None,
 ) -> None:
-    """Generate a department's export (CSV, Chinese headers, realistic faults) into its inbox."""
+    """Generate departments' exports (their formats, Chinese headers, realistic faults) into the inbox."""
     from contracts import model
     from generator import registry
     from ingest.steps import inbox_folder
 
     settings = _settings()
+    if dataset == "all":
+        scale = rows / RESIDENTS_AT_SCALE_1
+        manifests = registry.generate_all(settings=settings, scale=scale, seed=seed, bad_share=bad_share, months=months)
+        for line in registry.summary(manifests):
+            typer.echo(f"wrote {line}")
+        return
     if dataset not in registry.GENERATORS:
-        raise typer.BadParameter(f"no generator for {dataset}; available: {', '.join(registry.GENERATORS)}")
+        raise typer.BadParameter(f"no generator for {dataset}; available: all, {', '.join(registry.GENERATORS)}")
     if out is None:
         contract = model.find(settings.contracts_dir, dataset)
-        out = inbox_folder(settings, contract) / f"{registry.FILE_STEMS[dataset]}_{rows}_{seed}.csv"
-    tmp = out.with_name(f".{out.name}.tmp")
-    manifest = registry.generate(dataset, tmp, rows=rows, bad_share=bad_share, seed=seed, encoding=encoding)
+        out = inbox_folder(settings, contract) / registry.file_name(dataset, rows, seed)
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    extra = {"encoding": encoding} if out.suffix.lower() == ".csv" else {}
+    manifest = registry.generate(dataset, tmp, rows=rows, bad_share=bad_share, seed=seed, **extra)
     os.replace(tmp, out)
-    typer.echo(f"wrote {out} ({manifest.rows} rows, {len(manifest.bad_rows)} with faults, {encoding})")
+    typer.echo(f"wrote {out} ({manifest.rows} rows, {len(manifest.bad_rows)} with faults)")
 
 
 def _ingest(settings: Settings, datasets: list[str]) -> list[str]:
@@ -213,40 +224,53 @@ def _demo_key(settings: Settings) -> str:
 
 
 def _demo_summary(settings: Settings, key: str) -> str:
-    from catalog import db, service
+    from sqlalchemy import select
+
+    from catalog import db
+    from catalog.models import Dataset, IngestedFile
 
     base = settings.base_url
+    lines = ["", "Published:"]
     with db.session(settings.db_url) as s:
-        ds = service.dataset(s, DEMO_DATASET)
-        latest = ds.versions[-1]
-        rejected = [f for f in service.files(s, DEMO_DATASET) if f.report_dir]
-        report = rejected[-1].report_dir if rejected else None
-        lines = [
-            "",
-            f"Published {ds.title} ({ds.name}) version {latest.number}: {latest.row_count} rows, "
-            f"{latest.rows_rejected} rows rejected.",
-            f"Reject report: {report}/rejects.csv" if report else "No rows were rejected.",
-            "",
-            f"API docs        {base}/docs",
-            f"CKAN catalogue  {base}/api/3/action/package_show?id={ds.name}",
-            f"Demo API key    {key}   (new on every run; earlier demo keys are revoked)",
-            "",
-            "Try:",
-            f"  curl -H 'X-API-Key: {key}' '{base}/api/v1/datasets/{ds.name}/records?limit=3&street_code=110101001'",
-            f"  ckanapi action package_show id={ds.name} -r {base}",
-            "",
-            "Press Ctrl-C to stop.",
-        ]
+        for ds in s.scalars(select(Dataset).order_by(Dataset.key)):
+            if not ds.versions:
+                continue
+            v = ds.versions[-1]
+            lines.append(
+                f"  {ds.key:<28} v{v.number}  {v.row_count:>8} rows  {v.rows_rejected:>5} rejected  {ds.title}"
+            )
+        reports = s.scalars(select(IngestedFile.report_dir).where(IngestedFile.report_dir.is_not(None))).all()
+    lines += [
+        "",
+        f"Reject and unmatched reports: {settings.quarantine_dir} and {settings.path('reports')} "
+        f"({len(reports)} reports; each has rejects.csv: row, column, rule, value, message)",
+        "",
+        f"API docs        {base}/docs",
+        f"CKAN catalogue  {base}/api/3/action/package_search?q=人口",
+        f"DCAT            {base}/catalog.ttl",
+        f"Demo API key    {key}   (new on every run; earlier demo keys are revoked)",
+        "",
+        "Try:",
+        f"  curl -H 'X-API-Key: {key}' "
+        f"'{base}/api/v1/datasets/population-residents/records?limit=3&street_code=110101001'",
+        f"  curl -H 'X-API-Key: {key}' '{base}/api/v1/datasets/derived-building_economy/records?limit=3'",
+        f"  ckanapi action package_show id=population-residents -r {base}",
+        "",
+        "Press Ctrl-C to stop.",
+    ]
     return "\n".join(lines)
 
 
 @app.command()
 def demo(
-    rows: Annotated[int, typer.Option(help="Records in the generated export.", min=10)] = 3000,
+    rows: Annotated[
+        int, typer.Option(help="Residents to generate; the other departments scale along.", min=500)
+    ] = 7000,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API at the end.")] = True,
     port: Annotated[int | None, typer.Option(help="API port (default HUB_API_PORT, 8000).")] = None,
 ) -> None:
-    """Generate an export, ingest it through Airflow, publish, catalogue, then serve the API."""
+    """Generate five departments' exports, ingest them and build the derived datasets through
+    Airflow, publish, catalogue, then serve the API."""
     from catalog import db
 
     settings = _settings()
@@ -254,8 +278,8 @@ def demo(
         settings = settings.model_copy(update={"api_port": port})
     db.migrate(settings.db_url)
     typer.echo(f"HUB_HOME is {settings.resolved_home}")
-    generate(DEMO_DATASET, rows=rows, bad_share=0.05, seed=20261031, encoding="gb18030", out=None)
-    states = _ingest(settings, [DEMO_DATASET])
+    generate("all", rows=rows, bad_share=0.03, seed=20261031, months=3, encoding="gb18030", out=None)
+    states = _ingest(settings, [])
     if any("failed" in s for s in states):
         typer.echo("ingestion failed: see the Airflow logs above", err=True)
         raise typer.Exit(1)

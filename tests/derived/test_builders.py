@@ -126,7 +126,7 @@ def test_building_economy_matches_a_hand_computation(con: duckdb.DuckDBPyConnect
         assert row["enterprises"] == tenants[building]
         assert row["vacancy_rate"] == (pytest.approx(vacant / floor) if vacant else None)
     assert set(rows) == {(b, m) for b in tenants for m in ("2026-09", "2026-10")}
-    assert rows[("BD00000001", "2026-09")]["employees"] == 20
+    assert rows[("BD00000001", "2026-09")]["employees"] == 10, "headcount is per taxpayer, not per tax row"
     assert built.unmatched["unregistered_credit_code"].column("credit_code").to_pylist() == ["Z"]
     assert built.unmatched["not_in_a_building"].column("credit_code").to_pylist() == ["C"]
 

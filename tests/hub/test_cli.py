@@ -31,10 +31,15 @@ def test_generate_writes_into_the_inbox(tmp_path, monkeypatch) -> None:  # type:
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
     try:
-        result = runner.invoke(app, ["generate", "--rows", "20", "--seed", "4"])
+        result = runner.invoke(app, ["generate", "population.residents", "--rows", "20", "--seed", "4"])
         assert result.exit_code == 0, result.output
         written = list((tmp_path / "home" / "inbox").rglob("*.csv"))
         assert len(written) == 1 and "20 rows" in result.output
+        result = runner.invoke(app, ["generate", "all", "--rows", "700", "--months", "1"])
+        assert result.exit_code == 0, result.output
+        inbox = tmp_path / "home" / "inbox"
+        folders = {p.parent.name for p in inbox.rglob("*") if p.is_file() and not p.name.startswith(".")}
+        assert len(folders) == 8, folders
     finally:
         get_settings.cache_clear()
 
