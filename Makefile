@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
-ROWS ?= 3000
+ROWS ?= 7000
 PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 
@@ -21,7 +21,7 @@ $(CURDIR)/.tools/bin/uv:
 
 setup: .venv/.synced  ## create .venv from uv.lock (bootstraps uv when missing)
 
-demo: setup  ## generate an export, ingest it through Airflow, publish, serve the API (ROWS=3000)
+demo: setup  ## generate five departments' exports, ingest and derive through Airflow, serve the API (ROWS=7000 residents)
 	$(UV) run --frozen hub demo --rows $(ROWS)
 
 test: setup lint  ## run the whole test suite
