@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     airflow_home_dir: Path | None = Field(default=None, alias="HUB_AIRFLOW_HOME")
     """Airflow's home (its config and SQLite database); default ``HUB_HOME/airflow``."""
 
+    batch_rows: int = Field(default=200_000, ge=1)
+    """Records per batch when checking a file: memory holds one batch, not the whole file."""
+
     serving_versions_kept: int = Field(default=3, ge=1)
     """How many serving copies per dataset are kept, so pinned cursors survive a publish."""
 

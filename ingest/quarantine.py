@@ -58,12 +58,13 @@ def write(
     return Report(folder, rejects, summary)
 
 
-def with_row_numbers(raw: pa.Table, indices: list[int]) -> pa.Table:
-    """The raw records at ``indices`` with their spreadsheet row number in front."""
+def with_row_numbers(raw: pa.Table, indices: list[int], offset: int = 0) -> pa.Table:
+    """The raw records at ``indices`` (of a batch starting at record ``offset``) with their
+    spreadsheet row number in front."""
     rows = raw.take(pa.array(indices, pa.int64()))
     for i, field in enumerate(rows.schema):
         if pa.types.is_binary(field.type):  # geometry (WKB): shown as hex so the CSV stays text
             hexed = pa.array([v.hex() if v is not None else None for v in rows.column(i).to_pylist()], pa.string())
             rows = rows.set_column(i, field.name, hexed)
-    numbers = pa.array([i + HEADER_ROWS + 1 for i in indices], pa.int64())
+    numbers = pa.array([offset + i + HEADER_ROWS + 1 for i in indices], pa.int64())
     return rows.add_column(0, "row", numbers)

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,17 @@ def header_map(contract: Contract, headers: list[str], file: str) -> tuple[dict[
     return mapping, ignored
 
 
-def _read_csv(path: Path, contract: Contract) -> RawBatch:
+@dataclass
+class _CsvPlan:
+    encoding: str
+    mapping: dict[str, str]
+    ignored: list[str]
+    read: pacsv.ReadOptions
+    parse: pacsv.ParseOptions
+    convert: pacsv.ConvertOptions
+
+
+def _csv_plan(path: Path, contract: Contract) -> _CsvPlan:
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
@@ -89,20 +100,53 @@ def _read_csv(path: Path, contract: Contract) -> RawBatch:
     first_line = head.decode(encoding, errors="replace").splitlines()[0]
     headers = next(csv.reader(io.StringIO(first_line)))
     mapping, ignored = header_map(contract, headers, path.name)
+    return _CsvPlan(
+        encoding,
+        mapping,
+        ignored,
+        pacsv.ReadOptions(encoding=encoding, block_size=8 << 20),
+        pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=True),
+        pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in headers}, strings_can_be_null=False, include_columns=list(mapping)
+        ),
+    )
+
+
+def _read_csv(path: Path, contract: Contract) -> RawBatch:
+    plan = _csv_plan(path, contract)
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in headers},
-                strings_can_be_null=False,
-                include_columns=list(mapping),
-            ),
-        )
+        table = pacsv.read_csv(path, read_options=plan.read, parse_options=plan.parse, convert_options=plan.convert)
     except pa.ArrowInvalid as exc:
         raise InputError(f"not a readable CSV: {exc}", file=path.name, rule="csv") from None
-    return RawBatch(table.rename_columns([mapping[c] for c in table.column_names]), encoding, "csv", ignored)
+    return RawBatch(
+        table.rename_columns([plan.mapping[c] for c in table.column_names]), plan.encoding, "csv", plan.ignored
+    )
+
+
+def _csv_batches(path: Path, contract: Contract, rows: int) -> Iterator[RawBatch]:
+    """Stream a CSV: Arrow decodes blocks of a few MB; batches of about ``rows`` records come out."""
+    plan = _csv_plan(path, contract)
+    try:
+        reader = pacsv.open_csv(path, read_options=plan.read, parse_options=plan.parse, convert_options=plan.convert)
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        for batch in reader:
+            pending.append(batch)
+            count += batch.num_rows
+            if count >= rows:
+                yield _csv_batch(pending, plan)
+                pending, count = [], 0
+        if pending or count == 0:
+            yield _csv_batch(pending, plan, reader.schema)
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"not a readable CSV: {exc}", file=path.name, rule="csv") from None
+
+
+def _csv_batch(batches: list[pa.RecordBatch], plan: _CsvPlan, schema: pa.Schema | None = None) -> RawBatch:
+    table = pa.Table.from_batches(batches, schema=schema) if schema is not None else pa.Table.from_batches(batches)
+    return RawBatch(
+        table.rename_columns([plan.mapping[c] for c in table.column_names]), plan.encoding, "csv", plan.ignored
+    )
 
 
 def _as_text_or_wkb(name: str, kind: str) -> str:
@@ -200,6 +244,17 @@ def _geojson_to_wkb(shapes: list[str | None]) -> pa.Array:
 
 
 READERS = {"csv": _read_csv, "parquet": _read_parquet, "xlsx": _read_xlsx, "geojson": _read_geojson}
+
+
+def iter_batches(path: Path, contract: Contract, rows: int = 200_000) -> Iterator[RawBatch]:
+    """The file's records in batches of about ``rows``: CSV is streamed and never held whole;
+    XLSX, GeoJSON and Parquet are read by DuckDB and sliced."""
+    if FORMATS.get(path.suffix.lower()) == "csv":
+        yield from _csv_batches(path, contract, rows)
+        return
+    whole = read_file(path, contract)
+    for start in range(0, max(whole.table.num_rows, 1), rows):
+        yield RawBatch(whole.table.slice(start, rows), whole.encoding, whole.format, whole.ignored_columns)
 
 
 def read_file(path: Path, contract: Contract) -> RawBatch:

@@ -16,8 +16,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from catalog import db, service
@@ -26,10 +24,8 @@ from contracts.model import Contract
 from hub.errors import InputError
 from hub.settings import Settings, get_settings
 from ingest import quarantine
+from ingest.batches import check_file
 from ingest.issues import Issue
-from ingest.read import read_file
-from ingest.standardize import standardize
-from ingest.validate import validate
 from warehouse import serving, tables
 
 log = logging.getLogger(__name__)
@@ -133,28 +129,25 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
                 "rows_accepted": 0,
                 "rows_rejected": 0,
             }
+    staged = settings.staging_dir / dataset / f"{sha}.parquet"
     try:
-        raw = read_file(path, contract)
+        checked = check_file(path, contract, staged, today=today, batch_rows=settings.batch_rows)
     except InputError as exc:
+        staged.unlink(missing_ok=True)
         return _finish(settings, contract, path, _reject_file(settings, contract, path, sha, exc, 0))
-    std = standardize(raw.table, contract)
-    issues = std.issues + validate(std.table, contract, today)
-    bad = sorted({i.index for i in issues if i.index >= 0})
-    total = raw.table.num_rows
-    keep = pc.invert(pc.is_in(pa.array(range(total), pa.int64()), pa.array(bad, pa.int64())))
-    accepted = std.table.filter(keep)
+    issues, bad, total = checked.issues, sorted(checked.bad), checked.rows
     summary: dict[str, Any] = {
         "dataset": dataset,
         "file": path.name,
         "sha256": sha,
-        "encoding": raw.encoding,
-        "format": raw.format,
+        "encoding": checked.encoding,
+        "format": checked.format,
         "rows_read": total,
-        "rows_accepted": accepted.num_rows,
+        "rows_accepted": checked.accepted,
         "rows_rejected": len(bad),
         "issues_by_rule": dict(Counter(i.rule for i in issues)),
-        "changes": [{"column": c.column, "rule": c.rule, "count": c.count} for c in std.changes],
-        "ignored_columns": raw.ignored_columns,
+        "changes": [{"column": c, "rule": r, "count": n} for (c, r), n in checked.changes.items()],
+        "ignored_columns": checked.ignored_columns,
         "checked_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     ratio = len(bad) / total if total else 1.0
@@ -176,15 +169,14 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
             folder,
             original=path,
             issues=issues,
-            rejected_rows=quarantine.with_row_numbers(raw.table, bad),
+            rejected_rows=checked.rejected_rows(),
             summary=summary,
         )
         summary["report_dir"] = str(folder)
     if summary["status"] == "validated":
-        staged = settings.staging_dir / dataset / f"{sha}.parquet"
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(accepted, staged)
         staged.with_suffix(".json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    else:
+        staged.unlink(missing_ok=True)
     return _finish(settings, contract, path, summary)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pyarrow.parquet as pq
+
 from contracts import model
 from generator.residents import generate
 from hub.settings import Settings
@@ -48,3 +50,22 @@ def test_same_bytes_under_another_name_are_recognised(settings: Settings) -> Non
     outcomes = [steps.check(DATASET, f, settings, today=TODAY) for f in steps.discover(DATASET, settings)]
     assert [o["status"] for o in outcomes] == ["validated", "duplicate"]
     assert len(steps.publish(DATASET, settings)) == 1
+
+
+def test_small_batches_give_the_same_outcome_as_one_batch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outcomes = []
+    reports = []
+    for batch_rows in (10_000, 37):
+        settings = Settings(home=tmp_path / f"hub{batch_rows}", batch_rows=batch_rows)
+        settings.ensure_dirs()
+        contract = model.find(settings.contracts_dir, DATASET)
+        manifest = generate(steps.inbox_folder(settings, contract) / "big.csv", rows=400, bad_share=0.1, seed=9)
+        outcome = steps.check(DATASET, str(manifest.path), settings, today=TODAY)
+        outcomes.append({k: outcome[k] for k in ("rows_read", "rows_accepted", "rows_rejected", "issues_by_rule")})
+        report = next((settings.quarantine_dir / DATASET).glob("big-*/rejects.csv"))
+        reports.append(report.read_text(encoding="utf-8-sig"))
+        staged = settings.staging_dir / DATASET / f"{outcome['sha256']}.parquet"
+        assert pq.read_table(staged).num_rows == manifest.good_rows == outcome["rows_accepted"]
+    assert outcomes[0] == outcomes[1]
+    assert reports[0] == reports[1], "row numbers, rules and duplicate pointers survive batching"
+    assert outcomes[0]["issues_by_rule"]["unique"] == 8

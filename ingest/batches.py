@@ -1,0 +1,90 @@
+"""Check a file batch by batch: standardize and validate each, keep keys unique across batches,
+write accepted rows as they come. Memory holds one batch plus the keys seen so far."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from contracts.model import Contract
+from ingest import quarantine
+from ingest.issues import HEADER_ROWS, Issue
+from ingest.read import iter_batches
+from ingest.standardize import arrow_schema, standardize
+from ingest.validate import validate
+
+
+@dataclass
+class Checked:
+    rows: int = 0
+    accepted: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    bad: set[int] = field(default_factory=set)
+    changes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rejected: list[pa.Table] = field(default_factory=list)
+    encoding: str | None = None
+    format: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def rejected_rows(self) -> pa.Table | None:
+        return pa.concat_tables(self.rejected, promote_options="permissive") if self.rejected else None
+
+
+def _keys(table: pa.Table, columns: list[str]) -> list[Any]:
+    values = [table.column(c).to_pylist() for c in columns]
+    return values[0] if len(columns) == 1 else list(zip(*values, strict=True))
+
+
+def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: dict[Any, int]) -> list[Issue]:
+    """Rows whose key already appeared in an earlier batch (duplicates inside a batch are GX's)."""
+    key = contract.primary_key
+    issues = []
+    first_here: dict[Any, int] = {}
+    for i, k in enumerate(_keys(table, key)):
+        if k is None or (isinstance(k, tuple) and None in k):
+            continue
+        if k in seen:
+            value = k if len(key) == 1 else "|".join(map(str, k))
+            message = f"duplicate of row {seen[k] + HEADER_ROWS + 1}: the first occurrence is kept"
+            issues.append(Issue(offset + i, key[0], "unique", str(value), message))
+        else:
+            first_here.setdefault(k, offset + i)
+    seen.update(first_here)
+    return issues
+
+
+def check_file(path: Path, contract: Contract, staged: Path, *, today: dt.date | None, batch_rows: int) -> Checked:
+    """Check every batch; accepted rows go to ``staged`` (Parquet), the rest are collected."""
+    out = Checked()
+    seen: dict[Any, int] = {}
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(staged, arrow_schema(contract)) as writer:
+        for raw in iter_batches(path, contract, batch_rows):
+            offset = out.rows
+            out.encoding, out.format, out.ignored_columns = raw.encoding, raw.format, raw.ignored_columns
+            std = standardize(raw.table, contract)
+            local = std.issues + validate(std.table, contract, today) if raw.table.num_rows else []
+            issues = [replace(i, index=i.index + offset) for i in local]
+            flagged = {(i.index, i.rule) for i in issues}
+            issues += [
+                i for i in _earlier_duplicates(std.table, contract, offset, seen) if (i.index, i.rule) not in flagged
+            ]
+            bad_here = sorted({i.index - offset for i in issues if i.index >= offset})
+            keep = pc.invert(pc.is_in(pa.array(range(raw.table.num_rows), pa.int64()), pa.array(bad_here, pa.int64())))
+            accepted = std.table.filter(keep)
+            writer.write_table(accepted)
+            if bad_here:
+                out.rejected.append(quarantine.with_row_numbers(raw.table, bad_here, offset=offset))
+            out.rows += raw.table.num_rows
+            out.accepted += accepted.num_rows
+            out.issues += issues
+            out.bad |= {offset + i for i in bad_here}
+            out.changes.update({(c.column, c.rule): c.count for c in std.changes})
+    return out
