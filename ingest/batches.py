@@ -18,7 +18,7 @@ from ingest import quarantine
 from ingest.issues import HEADER_ROWS, Issue
 from ingest.read import iter_batches
 from ingest.standardize import arrow_schema, standardize
-from ingest.validate import validate
+from ingest.validate import row_keys, validate
 
 
 @dataclass
@@ -37,17 +37,12 @@ class Checked:
         return pa.concat_tables(self.rejected, promote_options="permissive") if self.rejected else None
 
 
-def _keys(table: pa.Table, columns: list[str]) -> list[Any]:
-    values = [table.column(c).to_pylist() for c in columns]
-    return values[0] if len(columns) == 1 else list(zip(*values, strict=True))
-
-
 def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: dict[Any, int]) -> list[Issue]:
     """Rows whose key already appeared in an earlier batch (duplicates inside a batch are GX's)."""
     key = contract.primary_key
     issues = []
     first_here: dict[Any, int] = {}
-    for i, k in enumerate(_keys(table, key)):
+    for i, k in enumerate(row_keys(table, key)):
         if k is None or (isinstance(k, tuple) and None in k):
             continue
         if k in seen:

@@ -74,7 +74,7 @@ def _message(rule: str, meta: dict[str, Any], value: str | None, kept_row: int |
     return f"fails rule {rule}"
 
 
-def _keys(table: pa.Table, columns: list[str]) -> list[Any]:
+def row_keys(table: pa.Table, columns: list[str]) -> list[Any]:
     """Each row's key: the value for one column, a tuple for a compound key."""
     values = [table.column(c).to_pylist() for c in columns]
     return values[0] if len(columns) == 1 else list(zip(*values, strict=True))
@@ -99,7 +99,7 @@ def issues_from_results(results: Iterable[Any], table: pa.Table) -> list[Issue]:
         rule, column = meta["rule"], meta["column"]
         idx = _indices(res.result)
         values = table.column(column).take(idx).to_pylist() if idx else []
-        keys = _keys(table, meta.get("key", [column])) if rule == "unique" else []
+        keys = row_keys(table, meta.get("key", [column])) if rule == "unique" else []
         first = _first_rows(keys)
         ids = table.column(meta["id_column"]).take(idx).to_pylist() if "id_column" in meta and idx else []
         for n, (i, v) in enumerate(zip(idx, values, strict=True)):
