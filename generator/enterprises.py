@@ -232,8 +232,7 @@ class _Spoiler:
     def __call__(self, kind: str, row: Record, earlier: list[Record]) -> None:
         rng = self.rng
         if kind == "bad_check_char":
-            right = row["credit_code"][-1]
-            row["credit_code"] = row["credit_code"][:-1] + rng.choice([c for c in gb32100.ALPHABET if c != right])
+            row["credit_code"] = faults.wrong_check_char(row["credit_code"], gb32100.ALPHABET, rng)
         elif kind == "unknown_industry":
             row["industry_code"] = "99" + row["industry_code"][2:]
         elif kind == "missing_name":

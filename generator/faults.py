@@ -53,3 +53,8 @@ def apply(records: Sequence[Record], faults: dict[int, str], spoil: Spoiler) -> 
 def rows(faults: dict[int, str]) -> dict[int, str]:
     """Spreadsheet rows (header = row 1) of the planned faults."""
     return {i + 2: kind for i, kind in faults.items()}
+
+
+def wrong_check_char(code: str, alphabet: str, rng: random.Random) -> str:
+    """The code with its last (check) character replaced by another of the alphabet."""
+    return code[:-1] + rng.choice([c for c in alphabet if c != code[-1]])

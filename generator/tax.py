@@ -101,8 +101,7 @@ class _Spoiler:
     def __call__(self, kind: str, row: Record, earlier: list[Record]) -> None:
         rng = self.rng
         if kind == "bad_check_char":
-            right = row["credit_code"][-1]
-            row["credit_code"] = row["credit_code"][:-1] + rng.choice([c for c in gb32100.ALPHABET if c != right])
+            row["credit_code"] = faults.wrong_check_char(row["credit_code"], gb32100.ALPHABET, rng)
         elif kind == "bad_month":
             row["month"] = row["month"][:4] + "-13"
         elif kind == "unknown_tax_type":
