@@ -163,6 +163,16 @@ def _page(items: list[Any], params: dict[str, Any]) -> list[Any]:
     return items[offset : offset + limit] if limit else items[offset:]
 
 
+def _with_datasets(ctx: Context, params: dict[str, Any], members: list[Any], describe: Any) -> dict[str, Any]:
+    """An organization or group dict counting the datasets the caller can see (listed on request)."""
+    datasets = sorted((d for d in members if ctx.visible(d)), key=lambda d: d.name)
+    out: dict[str, Any] = describe(len(datasets))
+    out["users"] = []
+    if as_bool(params.get("include_datasets")):
+        out["packages"] = [package_dict(d, ctx.settings.base_url) for d in datasets]
+    return out
+
+
 @action("organization_list")
 def organization_list(ctx: Context, params: dict[str, Any]) -> list[Any]:
     """Departments; ``all_fields=true`` returns dictionaries with package counts; ``limit``, ``offset``."""
@@ -177,12 +187,7 @@ def organization_list(ctx: Context, params: dict[str, Any]) -> list[Any]:
 def organization_show(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """A department by ``id`` or name; ``include_datasets=true`` lists its datasets the caller can see."""
     org = lookup.organization(ctx.session, str(required(params, "id")))
-    datasets = [d for d in org.datasets if ctx.visible(d)]
-    out = organization_dict(org, package_count=len(datasets))
-    out["users"] = []
-    if as_bool(params.get("include_datasets")):
-        out["packages"] = [package_dict(d, ctx.settings.base_url) for d in sorted(datasets, key=lambda d: d.name)]
-    return out
+    return _with_datasets(ctx, params, org.datasets, lambda n: organization_dict(org, package_count=n))
 
 
 @action("group_list")
@@ -199,12 +204,7 @@ def group_list(ctx: Context, params: dict[str, Any]) -> list[Any]:
 def group_show(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """A group by ``id`` or name; ``include_datasets=true`` lists its datasets the caller can see."""
     group = lookup.group(ctx.session, str(required(params, "id")))
-    datasets = [d for d in group.datasets if ctx.visible(d)]
-    out = group_dict(group, package_count=len(datasets))
-    out["users"] = []
-    if as_bool(params.get("include_datasets")):
-        out["packages"] = [package_dict(d, ctx.settings.base_url) for d in sorted(datasets, key=lambda d: d.name)]
-    return out
+    return _with_datasets(ctx, params, group.datasets, lambda n: group_dict(group, package_count=n))
 
 
 @action("tag_list")
