@@ -184,6 +184,8 @@ class IngestedFile(Base):
     report_dir: Mapped[str | None] = mapped_column(String(500))
     version_id: Mapped[str | None] = mapped_column(ForeignKey("versions.id"))
     message: Mapped[str | None] = mapped_column(Text)
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    """The client whose upload brought the file (None: dropped into the inbox folder by the department)."""
 
 
 class ApiClient(Base):
@@ -209,4 +211,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    minted_by: Mapped[str | None] = mapped_column(String(36))
+    """The key (id) whose holder created this one through the API; revoking it revokes this too."""
     client: Mapped[ApiClient] = relationship(back_populates="keys")
