@@ -17,6 +17,7 @@ from open_data_contract_standard.model import CustomProperty, OpenDataContractSt
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
+from contracts import disclosure
 from hub.errors import ContractError
 
 
@@ -46,7 +47,6 @@ class OpenType(StrEnum):
 
 
 LOGICAL_TYPES = ("string", "integer", "number", "date", "timestamp", "boolean", "geometry")
-MASKS = ("id_number", "name", "phone", "address", "credit_code", "full")
 
 
 class Field(BaseModel):
@@ -150,8 +150,6 @@ def _field(prop: Any, path: str) -> Field:
     if logical not in LOGICAL_TYPES:
         raise ContractError(f"logicalType {logical!r} is not one of {LOGICAL_TYPES}", path=path, field=name)
     mask = custom.get("mask")
-    if mask is not None and mask not in MASKS:
-        raise ContractError(f"mask {mask!r} is not one of {MASKS}", path=path, field=name)
     try:
         classification = Classification(prop.classification or "internal")
     except ValueError:
@@ -220,7 +218,7 @@ def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contrac
     mode = custom.get("publishMode", "snapshot")
     if mode not in ("snapshot", "append"):
         raise ContractError(f"publishMode {mode!r} is not snapshot or append", path=path)
-    return Contract(
+    contract = Contract(
         id=odcs.id,
         domain=odcs.domain,
         table=schema.physicalName or schema.name or odcs.id.split(".")[-1],
@@ -248,6 +246,8 @@ def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contrac
         custom=custom,
         path=path,
     )
+    disclosure.check_contract(contract)
+    return contract
 
 
 def check_references(contract: Contract) -> None:
@@ -293,7 +293,10 @@ def load(path: Path) -> Contract:
 
 
 def load_all(folder: Path) -> list[Contract]:
-    return [load(p) for p in sorted(folder.glob("*.yaml"))]
+    """Every contract in ``folder``, checked together: masked keys they share must hold across them."""
+    contracts = [load(p) for p in sorted(folder.glob("*.yaml"))]
+    disclosure.check_across(contracts)
+    return contracts
 
 
 def find(folder: Path, dataset_id: str) -> Contract:

@@ -5,21 +5,15 @@ from __future__ import annotations
 from fastapi import Request
 
 from exchange_api.responses import JSONResponse
-from hub.errors import HubError, InputError, NotAuthorized, NotFound, VersionGone
+from hub.errors import Forbidden, HubError, InputError, NotAuthorized, NotFound, VersionGone
 
 STATUS: dict[type[HubError], tuple[int, str]] = {
+    Forbidden: (403, "forbidden"),
     NotAuthorized: (401, "not_authorized"),
     NotFound: (404, "not_found"),
     VersionGone: (410, "version_gone"),
     InputError: (400, "bad_request"),
 }
-
-
-class Forbidden(HubError):
-    """Identified, but not allowed."""
-
-
-STATUS[Forbidden] = (403, "forbidden")
 
 
 def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:

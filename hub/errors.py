@@ -54,5 +54,9 @@ class NotAuthorized(HubError):
     """The caller is not identified or not allowed to do this."""
 
 
+class Forbidden(NotAuthorized):
+    """Identified, but not allowed (HTTP 403; CKAN's Authorization Error)."""
+
+
 class VersionGone(HubError):
     """A pinned dataset version is no longer served."""

@@ -15,6 +15,11 @@ DEFAULT_EXTENSIONS = ("avro", "iceberg", "spatial", "excel")
 OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
+def quote(name: str) -> str:
+    """A SQL identifier, quoted for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def extension_path(name: str) -> Path:
     """Where the ``duckdb-extension-<name>`` package keeps the binary for this DuckDB."""
     try:

@@ -1,16 +1,18 @@
 """Serving copies: one DuckDB file per dataset version, written at publish, read by the API.
 
 Iceberg is the system of record, but scanning Parquet per API request is slow (see DESIGN.md);
-so publish also writes a DuckDB database sorted by the primary key with a ``_row`` sequence
-for keyset pagination, and swaps a ``CURRENT`` pointer atomically. API workers open copies
-read-only and notice a new version by the pointer's change, without a restart. The last few
-copies are kept so a client paging through a pinned version is not cut off by a publish.
+so publish also writes a DuckDB database, indexed on the primary key, with a ``_row`` sequence
+for keyset pagination (in an order that reveals nothing about the keys), and swaps a ``CURRENT``
+pointer atomically. API workers open copies read-only and notice a new version by the pointer's
+change, without a restart. The last few copies are kept so a client paging through a pinned
+version is not cut off by a publish.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ import pyarrow as pa
 from contracts.model import Contract
 from hub.errors import NotFound, VersionGone
 from warehouse import duck
-from warehouse.masking import quote
+from warehouse.duck import quote
 
 TABLE = "records"
 ROW = "_row"
@@ -46,6 +48,17 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _shuffle(keys: list[str]) -> str:
+    """Row order of a serving copy: the keys hashed with a salt drawn for this copy and then forgotten.
+
+    Rows are paged in this order and datastore_search shows the row number, so an order by the
+    keys themselves would tell callers how masked keys (ID numbers) compare with one another.
+    """
+    salt = secrets.token_hex(16)
+    parts = ", ".join(f"CAST({quote(k)} AS VARCHAR)" for k in keys)
+    return f"md5(concat_ws('|', '{salt}', {parts}))"
+
+
 def build(
     serving_dir: Path, contract: Contract, data: pa.Table, *, snapshot_id: int, version: int, keep: int = 3
 ) -> ServingVersion:
@@ -57,12 +70,13 @@ def build(
         tmp = target_dir / f".{snapshot_id}.duckdb.tmp"
         tmp.unlink(missing_ok=True)
         keys = ", ".join(quote(k) for k in contract.primary_key)
+        shuffle = _shuffle(contract.primary_key)
         con = duck.connect(tmp, extensions=())
         try:
             con.register("incoming", data)
             con.execute(
-                f"CREATE TABLE {TABLE} AS SELECT row_number() OVER (ORDER BY {keys}) AS {ROW}, * "
-                f"FROM incoming ORDER BY {keys}"
+                f"CREATE TABLE {TABLE} AS SELECT row_number() OVER (ORDER BY {shuffle}) AS {ROW}, * "
+                f"FROM incoming ORDER BY {shuffle}"
             )
             con.execute(f"CREATE UNIQUE INDEX records_row ON {TABLE} ({ROW})")
             con.execute(f"CREATE INDEX records_key ON {TABLE} ({keys})")

@@ -58,13 +58,20 @@ def test_keyset_pagination_walks_every_record_once(env: tuple) -> None:
     assert seen == [r["id_number"] for r in http.get(URL, params={"limit": 1000}).json()["records"]]
 
 
-def test_masking_hides_the_middle_of_ids_names_phones_addresses(env: tuple) -> None:
+def test_masking_hides_ids_names_phones_addresses_and_the_birth_day(env: tuple) -> None:
     _, http, _, _ = env
     body = http.get(URL, params={"limit": 50}).json()
-    masked = {f["name"] for f in body["fields"] if f["masked"]}
-    assert masked == {"id_number", "name", "phone", "address"}
+    masked = {f["name"]: f["release"] for f in body["fields"] if f["masked"]}
+    assert masked == {
+        "id_number": "id_number",
+        "name": "name",
+        "phone": "phone",
+        "address": "address",
+        "birth_date": "year_month",
+    }
     for r in body["records"]:
-        assert r["id_number"][6:14] == "********"
+        assert r["id_number"][6:] == "*" * 12 and r["id_number"][:6].isdigit()
+        assert len(r["birth_date"]) == 7 and r["birth_date"][4] == "-"
         assert set(r["name"][1:]) == {"*"}
         assert r["address"].endswith("****") and r["address"].startswith("北京市东城区")
         assert r["phone"] is None or r["phone"][3:7] == "****"

@@ -1,0 +1,160 @@
+"""The policy of one caller on one dataset: which fields leave the hub, and how.
+
+:func:`policy_for` is pure: it reads the caller's role and organization, the dataset's
+catalogue entry and its contract, and answers a :class:`Policy` or refuses. Every data route
+asks it; none decides a mask or a sharing rule itself.
+
+Today a policy is the contract's default (sensitive fields masked, restricted fields withheld,
+siblings of a masked ID number generalized, see :mod:`contracts.disclosure`); grants will add
+fields in clear and row filters here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from catalog import permissions
+from catalog.models import ApiClient, Dataset
+from contracts import disclosure
+from contracts.masks import MASKS
+from contracts.model import Contract, Field, SharingType
+from hub.errors import Forbidden, InputError
+from warehouse.duck import quote
+
+CLEAR = disclosure.CLEAR
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field as it leaves the hub: in clear, or under a mask."""
+
+    field: Field
+    release: str
+    """``clear`` or the name of a mask in :data:`contracts.masks.MASKS`."""
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+    @property
+    def masked(self) -> bool:
+        return self.release != CLEAR
+
+    @property
+    def type(self) -> str:
+        """The logical type of the released value (a birth date given as year-month is a string)."""
+        if self.masked:
+            return MASKS[self.release].output_type or self.field.type
+        return self.field.type
+
+    def sql(self, source: str = "") -> str:
+        """The select expression, reading the stored column from table alias ``source``."""
+        col = f"{source}.{quote(self.name)}" if source else quote(self.name)
+        if self.masked:
+            return f"{MASKS[self.release].sql(col)} AS {quote(self.name)}"
+        if self.field.type == "geometry":
+            return f"ST_AsGeoJSON(ST_GeomFromWKB({col})) AS {quote(self.name)}"
+        return f"{col} AS {quote(self.name)}" if source else col
+
+    def describe(self) -> dict[str, object]:
+        """What the API tells a caller about the column."""
+        return {
+            "name": self.name,
+            "title": self.field.title,
+            "type": self.type,
+            "classification": self.field.classification.value,
+            "masked": self.masked,
+            "release": self.release,
+            **({"shows": MASKS[self.release].shows} if self.masked else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What one caller may get from one dataset."""
+
+    dataset: str
+    """The dataset id (the contract id, ``population.residents``)."""
+    columns: tuple[Column, ...]
+    withheld: frozenset[str]
+    """Fields that exist but never leave the hub for this caller (restricted: verify only)."""
+
+    def column(self, name: str, *, rule: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        if name in self.withheld:
+            raise InputError(
+                f"field {name!r} never leaves the hub; ask the verify API whether a value matches",
+                column=name,
+                rule=rule,
+            )
+        raise InputError(f"unknown field {name!r}; fields: {', '.join(self.names)}", column=name, rule=rule)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def select(self, names: Sequence[str] | None = None) -> list[Column]:
+        """The columns asked for (all by default), refusing unknown or withheld ones."""
+        if not names:
+            return list(self.columns)
+        unknown = [n for n in names if n not in self.names]
+        if unknown:
+            raise InputError(
+                f"unknown fields {unknown}; available: {', '.join(self.names)}", column=unknown[0], rule="fields"
+            )
+        return [self.column(n, rule="fields") for n in names]
+
+    def in_clear(self, name: str, *, rule: str, purpose: str) -> Column:
+        """A column a caller may filter, search or sort on: only what it receives in clear.
+
+        Comparing a masked or generalized value with a caller's value would reveal it.
+        """
+        col = self.column(name, rule=rule)
+        if col.masked:
+            raise InputError(
+                f"field {name!r} is released masked ({MASKS[col.release].shows}): {purpose} on it would reveal "
+                "what the mask hides; use the verify API instead",
+                column=name,
+                rule=rule,
+            )
+        if col.field.type == "geometry":
+            raise InputError(f"field {name!r} is a geometry; {purpose} by value is not offered", column=name, rule=rule)
+        return col
+
+
+def may_read(caller: ApiClient | None, ds: Dataset, sharing: SharingType) -> bool:
+    """不予共享 data is read by its own department and by data stewards, nobody else."""
+    if sharing is not SharingType.not_shared:
+        return True
+    return permissions.is_steward(caller) or permissions.member_of(caller, ds.organization)
+
+
+def require_shared(caller: ApiClient | None, ds: Dataset, sharing: SharingType) -> None:
+    if not may_read(caller, ds, sharing):
+        raise Forbidden(
+            f"dataset {ds.name} is {SharingType.not_shared.value} (not shared): only {ds.organization.title} "
+            "and data stewards may read its data"
+        )
+
+
+def sharing_of(ds: Dataset, contract: Contract | None = None) -> SharingType:
+    """The stricter of the contract's and the catalogue's sharing type (they agree once registered)."""
+    types = {SharingType(ds.sharing_type)} if ds.sharing_type in SharingType._value2member_map_ else set()
+    if contract is not None:
+        types.add(contract.sharing_type)
+    order = [SharingType.not_shared, SharingType.conditional, SharingType.unconditional]
+    return next((t for t in order if t in types), SharingType.conditional)
+
+
+def policy_for(caller: ApiClient | None, ds: Dataset, contract: Contract) -> Policy:
+    """The policy of ``caller`` on dataset ``ds`` governed by ``contract`` (refuses what is not shared)."""
+    require_shared(caller, ds, sharing_of(ds, contract))
+    released = disclosure.releases(contract)
+    disclosure.check_release(contract, released)
+    by_name = {f.name: f for f in contract.fields}
+    columns = tuple(Column(by_name[name], release) for name, release in released.items())
+    withheld = frozenset(by_name) - frozenset(released)
+    return Policy(contract.id, columns, withheld)
