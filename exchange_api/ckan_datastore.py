@@ -127,6 +127,6 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     }
     if as_bool(params.get("include_total"), default=True):
         count_sql, count_values = query.count_sql()
-        out["total"] = cur.execute(count_sql, count_values).fetchone()[0]
+        (out["total"],) = cur.execute(count_sql, count_values).fetchall()[0]
         out["total_was_estimated"] = False
     return out

@@ -117,7 +117,7 @@ class ColumnPairIdNumberAgreesWithSex(ColumnPairMapMetricProvider):
 class _StandardExpectation(ColumnMapExpectation):
     """Base of the one-standard column expectations (abstract: no ``map_metric``)."""
 
-    success_keys = ("mostly",)
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
     library_metadata: ClassVar[dict[str, Any]] = {"tags": ["standards"], "contributors": ["basedata-hub"]}
 
 

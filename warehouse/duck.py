@@ -26,7 +26,7 @@ def extension_path(name: str) -> Path:
         module = importlib.import_module(f"duckdb_extension_{name}")
     except ImportError:
         raise ConfigError(f"DuckDB extension {name!r} is not installed: add duckdb-extension-{name}") from None
-    path = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    path = Path(str(module.__file__)).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.exists():
         raise ConfigError(f"duckdb-extension-{name} has no build for DuckDB {duckdb.__version__} at {path}")
     return path

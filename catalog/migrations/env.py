@@ -8,7 +8,7 @@ from catalog.models import Base
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
-    with create_engine(config.get_main_option("sqlalchemy.url")).begin() as connection:
+    with create_engine(str(config.get_main_option("sqlalchemy.url"))).begin() as connection:
         context.configure(connection=connection, target_metadata=Base.metadata)
         with context.begin_transaction():
             context.run_migrations()
