@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from catalog.ckan import DERIVED_EXTRAS, TYPED_EXTRAS
 from catalog.errors import ValidationFailed
 from contracts.model import LOGICAL_TYPES, Classification, OpenType, SharingType
+from hub import paths
 
 NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 TAG = re.compile(r"^[\w .-]{1,100}$")
@@ -77,9 +78,22 @@ RESOURCE_COMPUTED = frozenset(
 )
 
 
+def _server_id(value: Any) -> str | None:
+    """Ids are the hub's to make; one a caller supplies must be a canonical UUID (it names folders)."""
+    if value is None or value == "":
+        return None
+    try:
+        return paths.canonical_id(value)
+    except paths.UnsafePath as exc:
+        raise ValueError(exc.detail) from None
+
+
+ServerId = Annotated[str | None, BeforeValidator(_server_id)]
+
+
 class ResourceIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str | None = None
+    id: ServerId = None
     package_id: str | None = None
     name: str | None = None
     url: str | None = ""
@@ -94,7 +108,7 @@ class ResourceIn(BaseModel):
 
 class PackageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str | None = None
+    id: ServerId = None
     name: str | None = None
     title: str | None = None
     title_en: str | None = None

@@ -188,6 +188,21 @@ class IngestedFile(Base):
     """The client whose upload brought the file (None: dropped into the inbox folder by the department)."""
 
 
+class Upload(Base):
+    """One accepted upload: the client that sent it, where it went, its hash and size."""
+
+    __tablename__ = "uploads"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"))
+    dataset_id: Mapped[str] = mapped_column(String(36))
+    resource_id: Mapped[str | None] = mapped_column(String(36))
+    file: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_uploads_client_received", "client_id", "received_at"),)
+
+
 class ApiClient(Base):
     """A caller: an application or a person, belonging to an organization, with a role."""
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog import activity, profile
+from catalog.activity import PIPELINE
 from catalog.models import Dataset, Group, IngestedFile, Organization, Resource, Version, utcnow
 from catalog.search import search_text
 from contracts.model import Contract
@@ -219,6 +220,8 @@ def record_version(
     if found is not None:
         return found
     number = (s.scalar(select(func.max(Version.number)).where(Version.dataset_id == ds.id)) or 0) + 1
+    ledger = file_seen(s, contract.id, source_sha256)
+    submitted_by = (ledger.submitted_by if ledger else None) or PIPELINE
     version = Version(
         id=stable_id("version", contract.id, str(snapshot_id)),
         dataset=ds,
@@ -229,14 +232,24 @@ def record_version(
         source_file=source_file,
         source_sha256=source_sha256,
         quality=quality,
-        lineage={"source_file": source_file, "source_sha256": source_sha256, **(lineage or {})},
+        lineage={
+            "source_file": source_file,
+            "source_sha256": source_sha256,
+            "submitted_by": submitted_by,
+            **(lineage or {}),
+        },
         published_at=published_at or utcnow(),
     )
     s.add(version)
     ds.modified = utcnow()
     s.flush()
-    message = f"version {number} published: {row_count} rows ({rows_rejected} rejected) from {source_file}"
-    activity.record(s, ds, activity.CHANGED, message, version=number, snapshot_id=str(snapshot_id))
+    message = (
+        f"version {number} published: {row_count} rows ({rows_rejected} rejected) from {source_file}, "
+        f"submitted by {submitted_by}"
+    )
+    activity.record(
+        s, ds, activity.CHANGED, message, version=number, snapshot_id=str(snapshot_id), submitted_by=submitted_by
+    )
     return version
 
 

@@ -19,7 +19,7 @@ from catalog import permissions
 from catalog.errors import SearchQueryError, ValidationFailed
 from catalog.models import ApiClient, Dataset
 from exchange_api.deps import Contracts
-from hub.errors import HubError, InputError, NotAuthorized, NotFound
+from hub.errors import HubError, InputError, NotAuthorized, NotFound, TooLarge
 from hub.settings import Settings
 from warehouse.serving import Store
 
@@ -43,6 +43,8 @@ def to_action_error(exc: Exception) -> ActionError | None:
         return ActionError(403, "Authorization Error", str(exc))
     if isinstance(exc, ValidationFailed):
         return ActionError(409, "Validation Error", fields=exc.errors)
+    if isinstance(exc, TooLarge):
+        return ActionError(413, "Request Entity Too Large", str(exc))
     if isinstance(exc, SearchQueryError):
         return ActionError(400, "Search Query Error", f"Search Query Error: {exc}")
     if isinstance(exc, InputError):

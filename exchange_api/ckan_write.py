@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
-from catalog import activity, clients, editing, lookup, organizations, permissions, service, uploads
+from catalog import activity, clients, editing, inputs, lookup, organizations, permissions, service, uploads
 from catalog.ckan import group_dict, organization_dict, package_dict, resource_dict
+from catalog.errors import invalid
 from catalog.models import ApiKey, Dataset, Resource, utcnow
 from exchange_api.ckan_actions import ActionError, Context, action, required
 from hub.errors import NotFound
@@ -66,20 +67,23 @@ def package_delete(ctx: Context, params: dict[str, Any]) -> None:
     editing.delete_package(ctx.session, _dataset(ctx, required(params, "id")), ctx.caller)
 
 
-def _upload(params: dict[str, Any]) -> uploads.Upload | None:
+def _upload(params: dict[str, Any]) -> uploads.Incoming | None:
     value = params.get("upload")
     if isinstance(value, UploadFile):
-        return uploads.Upload(value.filename or "upload", value.file)
+        return uploads.Incoming(value.filename or "upload", value.file)
+    if value not in (None, ""):
+        raise invalid("upload", "send the file as a multipart/form-data part named upload")
     return None
 
 
-def _submit(ctx: Context, ds: Dataset, res: Resource, upload: uploads.Upload) -> dict[str, Any]:
+def _submit(ctx: Context, ds: Dataset, res: Resource, upload: uploads.Incoming) -> dict[str, Any]:
     """A department's export for a contract-backed dataset: into the inbox, queued for the pipeline."""
     permissions.require_edit(ctx.caller, ds.organization, f"submit data to {ds.name}")
+    caller = permissions.require_key(ctx.caller, f"submit data to {ds.name}")
     contract = ctx.contracts.get(ds.key)
-    sub = uploads.submit(ctx.session, ctx.settings, contract, upload)
+    sub = uploads.submit(ctx.session, ctx.settings, contract, ds, upload, caller)
     message = f"export {sub.file} uploaded: {sub.status}"
-    activity.record(ctx.session, ds, activity.CHANGED, message, by=ctx.caller, upload=dataclasses.asdict(sub))
+    activity.record(ctx.session, ds, activity.CHANGED, message, by=caller, upload=dataclasses.asdict(sub))
     return resource_dict(res, ctx.settings.base_url) | {
         "upload_status": sub.status,
         "upload": {"file": sub.file, "sha256": sub.sha256, "size": sub.size},
@@ -87,9 +91,12 @@ def _submit(ctx: Context, ds: Dataset, res: Resource, upload: uploads.Upload) ->
     }
 
 
-def _stored(ctx: Context, ds: Dataset, rid: str, upload: uploads.Upload) -> dict[str, Any]:
+def _stored(
+    ctx: Context, ds: Dataset, rid: str, upload: uploads.Incoming, replaces: str | None = None
+) -> dict[str, Any]:
     permissions.require_edit(ctx.caller, ds.organization, f"upload files to {ds.name}")
-    name, size, mimetype = uploads.store(ctx.settings, rid, upload)
+    caller = permissions.require_key(ctx.caller, f"upload files to {ds.name}")
+    name, size, mimetype = uploads.store(ctx.session, ctx.settings, ds, rid, upload, caller, replaces)
     url = f"/dataset/{ds.id}/resource/{rid}/download/{name}"
     return {"url": url, "url_type": "upload", "size": size, "mimetype": mimetype}
 
@@ -105,12 +112,13 @@ def resource_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Add a resource to ``package_id``. With a multipart ``upload`` to a contract-backed dataset, the
     file is queued for the contract pipeline (the answer says so in ``note``) instead."""
     ds = _dataset(ctx, required(params, "package_id"))
+    wanted = inputs.resource(params).id  # a supplied id must be a canonical UUID, whatever else is sent
     upload = _upload(params)
     if upload is not None and ds.from_contract:
         return _submit(ctx, ds, _target(ds), upload)
     data = {k: v for k, v in params.items() if k != "upload"}
     if upload is not None:
-        data["id"] = str(uuid.uuid4())
+        data["id"] = wanted if wanted and ctx.session.get(Resource, wanted) is None else str(uuid.uuid4())
         data |= _stored(ctx, ds, data["id"], upload)
         data.setdefault("name", upload.filename)
     res = editing.add_resource(ctx.session, ds, data, ctx.caller)
@@ -124,7 +132,8 @@ def _change_resource(ctx: Context, params: dict[str, Any], *, patch: bool) -> di
         return _submit(ctx, res.dataset, res, upload)
     data = {k: v for k, v in params.items() if k != "upload"}
     if upload is not None:
-        data |= _stored(ctx, res.dataset, res.id, upload)
+        previous = (res.url or "") if res.extra.get("url_type") == "upload" else ""
+        data |= _stored(ctx, res.dataset, res.id, upload, previous.rsplit("/", 1)[-1] or None)
     editing.update_resource(ctx.session, res, data, ctx.caller, patch=patch)
     return resource_dict(res, ctx.settings.base_url)
 

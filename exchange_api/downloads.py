@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from access.policy import require_shared, sharing_of
 from catalog import lookup, permissions, uploads
 from catalog.models import ApiClient
 from exchange_api.deps import get_session, get_settings, optional_client
@@ -24,13 +25,17 @@ def download(
     s: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> FileResponse:
-    """The file of an uploaded resource; private datasets need a key, as their metadata does."""
+    """The file of an uploaded resource; private datasets need a key, as their metadata does, and
+    不予共享 datasets are served to their own department and stewards only."""
     res = lookup.resource(s, resource_id)
     if res.dataset_id != dataset_id or res.extra.get("url_type") != "upload":
         raise NotFound(f"no uploaded file for resource {resource_id}")
     if not permissions.can_read(caller, res.dataset):
         raise NotAuthorized("an API key is required to download files of this dataset")
-    path = uploads.filestore(settings) / resource_id / uploads.safe_name(filename)
+    require_shared(caller, res.dataset, sharing_of(res.dataset))
+    if filename != (res.url or "").rsplit("/", 1)[-1]:
+        raise NotFound(f"file {filename} not found for resource {resource_id}")
+    path = uploads.stored_file(settings, resource_id, filename)
     if not path.is_file():
         raise NotFound(f"file {filename} not found for resource {resource_id}")
     return FileResponse(path, media_type=res.extra.get("mimetype"), filename=path.name)

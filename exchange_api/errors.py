@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import Request
 
 from exchange_api.responses import JSONResponse
-from hub.errors import Forbidden, HubError, InputError, NotAuthorized, NotFound, VersionGone
+from hub.errors import Forbidden, HubError, InputError, NotAuthorized, NotFound, TooLarge, VersionGone
 
 STATUS: dict[type[HubError], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
     NotAuthorized: (401, "not_authorized"),
     NotFound: (404, "not_found"),
     VersionGone: (410, "version_gone"),
+    TooLarge: (413, "too_large"),
     InputError: (400, "bad_request"),
 }
 

@@ -60,3 +60,11 @@ class Forbidden(NotAuthorized):
 
 class VersionGone(HubError):
     """A pinned dataset version is no longer served."""
+
+
+class TooLarge(HubError):
+    """A request, upload or quota is over its limit (HTTP 413)."""
+
+
+class BadParameter(InputError):
+    """A query parameter out of its range or shape (HTTP 400; CKAN: 409 Validation Error)."""

@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     serving_versions_kept: int = Field(default=3, ge=1)
     """How many serving copies per dataset are kept, so pinned cursors survive a publish."""
 
+    # --- limits on what a caller may send (docs/security.md, "Input limits") ---
+    upload_max_bytes_publisher: int = Field(default=1 << 30, ge=1)
+    """Largest file one upload by a department (publisher key) may carry: 1 GiB."""
+
+    upload_max_bytes_steward: int = Field(default=4 << 30, ge=1)
+    """Largest file one upload by a data steward may carry: 4 GiB."""
+
+    upload_quota_bytes: int = Field(default=8 << 30, ge=1)
+    """Bytes one client may upload in any 24 hours: 8 GiB."""
+
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    """Largest request body other than an upload (JSON, forms): 1 MiB."""
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()

@@ -148,5 +148,6 @@ def test_versions_carry_extra_lineage(database_url: str) -> None:
         assert version.lineage == {
             "source_file": "build",
             "source_sha256": "b" * 64,
+            "submitted_by": "pipeline",
             "inputs": {"legal_entity.enterprises": "7"},
         }
