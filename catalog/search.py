@@ -18,12 +18,14 @@ import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.errors import SearchQueryError
 from catalog.models import Dataset
+from hub import limits
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 ROWS_DEFAULT, ROWS_MAX = 10, 1000
@@ -66,7 +68,8 @@ FIELDS = frozenset(
     "id name title organization owner_org tags groups res_format res_name license_id sharing_type open_type "
     "update_frequency domain resource_code provider_code capacity origin".split()
 )
-SORTS = {
+SortKey = Callable[[Dataset, float], Any]
+SORTS: dict[str, SortKey] = {
     "score": lambda d, score: score,
     "name": lambda d, score: d.name,
     "title": lambda d, score: d.title,
@@ -97,10 +100,19 @@ class Query:
 
 
 def _split(text: str) -> list[str]:
+    """The tokens of ``q``/``fq``; bounded so one request's work is bounded (see hub.limits)."""
+    if len(text) > limits.MAX_QUERY_CHARS:
+        raise SearchQueryError(f"the query is {len(text):,} characters; at most {limits.MAX_QUERY_CHARS} are accepted")
     try:
-        return shlex.split(text)
+        tokens = shlex.split(text)
     except ValueError as exc:
         raise SearchQueryError(f"cannot parse {text!r}: {exc}") from None
+    if len(tokens) > limits.MAX_QUERY_TERMS:
+        raise SearchQueryError(f"the query has {len(tokens)} terms; at most {limits.MAX_QUERY_TERMS} are accepted")
+    long = next((t for t in tokens if len(t) > limits.MAX_WORD_CHARS), None)
+    if long is not None:
+        raise SearchQueryError(f"search words are at most {limits.MAX_WORD_CHARS} characters, got {long[:20]!r}...")
+    return tokens
 
 
 def parse_terms(text: str, *, allow_words: bool) -> tuple[list[str], list[Term]]:
@@ -188,6 +200,10 @@ def _matches(ds: Dataset, terms: list[Term]) -> bool:
     return True
 
 
+def _by(sort_key: SortKey) -> Callable[[tuple[Dataset, float]], Any]:
+    return lambda pair: sort_key(pair[0], pair[1])
+
+
 @dataclass
 class Result:
     count: int
@@ -203,7 +219,7 @@ def run(s: Session, query: Query, visible: Callable[[Dataset], bool]) -> Result:
         if score is not None and visible(ds) and _matches(ds, query.terms):
             scored.append((ds, score))
     for name, desc in reversed(query.sort):
-        scored.sort(key=lambda pair, name=name: SORTS[name](pair[0], pair[1]), reverse=desc)
+        scored.sort(key=_by(SORTS[name]), reverse=desc)
     facets = {f: Counter(v for ds, _ in scored for v in set(_values(ds, f))) for f in query.facet_fields}
     page = [ds for ds, _ in scored[query.start : query.start + query.rows]]
     return Result(len(scored), page, facets)
@@ -215,30 +231,21 @@ def build_query(params: dict[str, object]) -> Query:
     fqs = [str(params.get("fq") or "")]
     fq_list = params.get("fq_list") or []
     fqs += [str(x) for x in (fq_list if isinstance(fq_list, list) else [fq_list])]
+    if len(fqs) > limits.MAX_QUERY_TERMS:
+        raise SearchQueryError(f"at most {limits.MAX_QUERY_TERMS} filter queries are accepted")
     for fq in fqs:
         terms += parse_terms(fq, allow_words=False)[1]
+    if len(words) + len(terms) > limits.MAX_QUERY_TERMS:
+        raise SearchQueryError(f"at most {limits.MAX_QUERY_TERMS} words and filters are accepted in one search")
     query = Query(words=words, terms=terms)
     if params.get("sort"):
         query.sort = _sort(str(params["sort"]))
-    query.rows = min(_int(params, "rows", ROWS_DEFAULT), ROWS_MAX)
-    query.start = _int(params, "start", 0)
+    query.rows = min(limits.bounded_int(params.get("rows"), "rows", ROWS_DEFAULT), ROWS_MAX)
+    query.start = limits.bounded_int(params.get("start"), "start", 0)
     query.facet_fields = _facet_fields(params.get("facet.field"))
-    query.facet_limit = _int(params, "facet.limit", 50)
-    query.facet_mincount = _int(params, "facet.mincount", 1)
+    query.facet_limit = limits.bounded_int(params.get("facet.limit"), "facet.limit", 50, minimum=-1)
+    query.facet_mincount = limits.bounded_int(params.get("facet.mincount"), "facet.mincount", 1)
     return query
-
-
-def _int(params: dict[str, object], key: str, default: int) -> int:
-    value = params.get(key)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise SearchQueryError(f"{key} must be an integer, got {value!r}") from None
-    if number < 0 and key != "facet.limit":
-        raise SearchQueryError(f"{key} must not be negative")
-    return number
 
 
 def _facet_fields(value: object) -> list[str]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from catalog import db
 from exchange_api import ckan_api, records
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
+from exchange_api.headers import SecurityHeaders
+from exchange_api.limits import BodyLimit
 from exchange_api.responses import JSONResponse
 from hub.errors import HubError
 from hub.settings import Settings, get_settings
@@ -47,15 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = Store(settings.serving_dir)
     app.state.contracts = Contracts(settings.contracts_dir)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = rid
-        return response
-
     app.add_exception_handler(HubError, hub_error_handler)
+    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(SecurityHeaders)  # outermost: its request id is on every answer, 413s included
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ from catalog import permissions
 from catalog.errors import SearchQueryError, ValidationFailed
 from catalog.models import ApiClient, Dataset
 from exchange_api.deps import Contracts
+from hub import limits
 from hub.errors import HubError, InputError, NotAuthorized, NotFound, TooLarge
 from hub.settings import Settings
 from warehouse.serving import Store
@@ -98,15 +99,9 @@ def as_bool(value: Any, default: bool = False) -> bool:
 
 
 def as_int(params: dict[str, Any], key: str, default: int, *, maximum: int | None = None) -> int:
-    value = params.get(key)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise validation_error(**{key: ["Invalid integer"]}) from None
-    if number < 0:
-        raise validation_error(**{key: ["Must be a natural number"]})
+    """A natural number parameter; above ``maximum`` it is capped (CKAN's behaviour for limits),
+    above :data:`hub.limits.MAX_OFFSET` or not a natural number it is a Validation Error."""
+    number = limits.bounded_int(params.get(key), key, default)
     return min(number, maximum) if maximum is not None else number
 
 

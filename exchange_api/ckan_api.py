@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from catalog import clients, db
 from exchange_api import ckan_datastore, ckan_read, ckan_write, dcat, downloads  # noqa: F401 - register actions
@@ -28,6 +29,13 @@ router = APIRouter(tags=["ckan"])
 CKAN_VERSION = ckan_read.CKAN_VERSION
 
 
+FORM_MAX_FILES = 1
+"""A CKAN form carries at most one file, the ``upload``."""
+FORM_MAX_FIELDS = 200
+FORM_MAX_PART = 1 << 20
+"""Largest non-file form field (a JSON-encoded value included)."""
+
+
 def _envelope(request: Request, name: str, **body: Any) -> dict[str, Any]:
     base = str(request.base_url).rstrip("/")
     return {"help": f"{base}/api/3/action/help_show?name={name}", **body}
@@ -38,7 +46,10 @@ async def _params(request: Request) -> dict[str, Any]:
         return dict(request.query_params)
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
+        try:
+            form = await request.form(max_files=FORM_MAX_FILES, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_MAX_PART)
+        except HTTPException as exc:  # Starlette's answer to a malformed or oversized form
+            raise ActionError(400, "Bad Request", f"Bad request - form: {exc.detail}") from None
         return {k: v for k, v in form.items()}
     raw = await request.body()
     if not raw.strip():

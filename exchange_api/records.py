@@ -18,12 +18,12 @@ from catalog.ckan import version_dict
 from catalog.models import ApiClient, Dataset
 from exchange_api.deps import Contracts, get_contracts, get_session, get_store, require_client
 from exchange_api.responses import JSONResponse
+from hub import limits
 from hub.errors import InputError
 from warehouse.serving import Store
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
 RESERVED = {"limit", "cursor", "fields"}
-MAX_CURSOR = 200
 
 
 def _summary(ds: Dataset) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def encode_cursor(snapshot_id: int, row: int) -> str:
 def decode_cursor(cursor: str) -> tuple[int, int]:
     """The snapshot and last row of a ``next_cursor``; anything else is a 400, never a 500."""
     invalid = InputError("cursor is not valid: pass back the next_cursor of a previous page", rule="cursor")
-    if len(cursor) > MAX_CURSOR:
+    if len(cursor) > limits.MAX_CURSOR_CHARS:
         raise invalid
     try:
         data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))

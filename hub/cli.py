@@ -19,6 +19,7 @@ app = typer.Typer(
 keys_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
+SHUTDOWN_GRACE_SECONDS = 5
 DEMO_DATASET = "population.residents"
 DEMO_CLIENT = "demo-app"
 
@@ -183,7 +184,16 @@ def serve(
     settings = _settings()
     if host or port:
         settings = settings.model_copy(update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v})
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        # On SIGTERM/SIGINT stop taking requests, give those in flight this long, then exit:
+        # a slow or stalled client never keeps the server up.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        timeout_keep_alive=5,
+    )
 
 
 @keys_app.command("create")

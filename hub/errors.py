@@ -67,4 +67,9 @@ class TooLarge(HubError):
 
 
 class BadParameter(InputError):
-    """A query parameter out of its range or shape (HTTP 400; CKAN: 409 Validation Error)."""
+    """A request parameter out of its range or shape (HTTP 400; CKAN: 409 Validation Error)."""
+
+    def __init__(self, message: str, *, column: str | None = None, rule: str | None = None):
+        self.file, self.row, self.column, self.rule = None, None, column, rule
+        self.detail = message
+        Exception.__init__(self, message)

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import unquote
 
-from hub.errors import InputError
+from hub.errors import BadParameter
 
 MAX_PART = 200
 """Longest file or folder name accepted (bytes of UTF-8 stay under every common file system's 255)."""
@@ -24,14 +24,11 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _SAFE = re.compile(r"[^\w.\-\u3400-\u9fff]+")
 
 
-class UnsafePath(InputError):
+class UnsafePath(BadParameter):
     """A path part that could leave its root folder."""
 
     def __init__(self, detail: str):
-        self.detail = detail
-        self.file = self.row = self.column = None
-        self.rule = "path"
-        Exception.__init__(self, detail)
+        super().__init__(detail, rule="path")
 
 
 def _refuse(part: str, why: str, what: str) -> UnsafePath:

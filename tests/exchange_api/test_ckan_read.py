@@ -115,14 +115,22 @@ def test_facets_sort_and_paging(hub: Site) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"fq": "colour:red"}, {"sort": "colour asc"}, {"rows": "many"}, {"q": 'title:"unbalanced'}],
-    ids=["unknown-fq-field", "unknown-sort", "bad-rows", "unbalanced-quote"],
+    [{"fq": "colour:red"}, {"sort": "colour asc"}, {"q": 'title:"unbalanced'}],
+    ids=["unknown-fq-field", "unknown-sort", "unbalanced-quote"],
 )
 def test_bad_search_is_a_search_query_error(hub: Site, params: dict) -> None:
     with pytest.raises(ckanapi.SearchQueryError):
         ckanapi.RemoteCKAN(hub.url).action.package_search(**params)
     response = httpx.post(hub.url + "/api/3/action/package_search", json=params)
     assert response.status_code == 400 and response.json()["error"]["__type"] == "Search Query Error"
+
+
+def test_bad_paging_numbers_are_validation_errors_as_in_ckan(hub: Site) -> None:
+    """CKAN validates rows/start with its schema (natural_number_validator): 409 Validation Error."""
+    with pytest.raises(ckanapi.ValidationError):
+        ckanapi.RemoteCKAN(hub.url).action.package_search(rows="many")
+    response = httpx.post(hub.url + "/api/3/action/package_search", json={"start": -1})
+    assert response.status_code == 409 and response.json()["error"]["start"]
 
 
 def test_organizations_groups_tags_resources(ckan: ckanapi.RemoteCKAN) -> None:
