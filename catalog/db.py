@@ -1,10 +1,18 @@
-"""Engine, sessions and migrations of the metadata database (SQLite or PostgreSQL)."""
+"""Engine, sessions and migrations of the metadata database (SQLite or PostgreSQL).
+
+One engine per database URL per process. SQLite runs in WAL mode (readers never block the one
+writer) with a 30-second busy timeout, so a writer waits for another process's write (the CLI
+beside the server, two API workers) instead of failing, and ``synchronous=NORMAL``, which in
+WAL mode loses no committed transaction on a crash of the process. Reads run outside write
+locks; a write transaction starts at its first statement that writes. After ``fork`` the child
+drops the parent's pooled connections (they must never be shared across processes).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -13,20 +21,40 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-@lru_cache(maxsize=8)
+BUSY_TIMEOUT_MS = 30_000
+_engines: dict[str, Engine] = {}
+
+
 def engine(url: str) -> Engine:
+    found = _engines.get(url)
+    if found is None:
+        found = _engines[url] = _create(url)
+    return found
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
-        eng = create_engine(url, connect_args={"timeout": 30})
+        eng = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(eng, "connect")
         def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return eng
     return create_engine(url, pool_pre_ping=True)
+
+
+def _after_fork_in_child() -> None:
+    for eng in _engines.values():
+        eng.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def migrate(url: str) -> None:

@@ -137,6 +137,8 @@ def parse_terms(text: str, *, allow_words: bool) -> tuple[list[str], list[Term]]
 
 
 def _sort(text: str) -> list[tuple[str, bool]]:
+    if len(text) > limits.MAX_SORT_CHARS:
+        raise SearchQueryError(f"sort is {len(text):,} characters; at most {limits.MAX_SORT_CHARS} are accepted")
     out = []
     for part in text.split(","):
         bits = part.split()
@@ -150,7 +152,8 @@ def _sort(text: str) -> list[tuple[str, bool]]:
 
 
 def _bigrams(word: str) -> list[str]:
-    return [word[i : i + 2] for i in range(len(word) - 1)]
+    """The distinct two-character pieces of ``word`` (at most MAX_WORD_CHARS - 1 of them)."""
+    return list(dict.fromkeys(word[i : i + 2] for i in range(len(word) - 1)))
 
 
 BIGRAM_SHARE = 2 / 3
@@ -228,11 +231,11 @@ def run(s: Session, query: Query, visible: Callable[[Dataset], bool]) -> Result:
 def build_query(params: dict[str, object]) -> Query:
     """A Query from package_search parameters (strings from GET, or JSON values from POST)."""
     words, terms = parse_terms(str(params.get("q") or ""), allow_words=True)
-    fqs = [str(params.get("fq") or "")]
     fq_list = params.get("fq_list") or []
-    fqs += [str(x) for x in (fq_list if isinstance(fq_list, list) else [fq_list])]
-    if len(fqs) > limits.MAX_QUERY_TERMS:
+    fq_list = fq_list if isinstance(fq_list, list) else [fq_list]
+    if len(fq_list) + 1 > limits.MAX_QUERY_TERMS:
         raise SearchQueryError(f"at most {limits.MAX_QUERY_TERMS} filter queries are accepted")
+    fqs = [str(params.get("fq") or ""), *(str(x) for x in fq_list)]
     for fq in fqs:
         terms += parse_terms(fq, allow_words=False)[1]
     if len(words) + len(terms) > limits.MAX_QUERY_TERMS:
@@ -256,8 +259,8 @@ def _facet_fields(value: object) -> list[str]:
             value = json.loads(value)
         except ValueError:
             value = [value]
-    names = [str(v) for v in (value if isinstance(value, list) else [value])]
+    names = list(dict.fromkeys(str(v) for v in (value if isinstance(value, list) else [value])))
     unknown = [n for n in names if n not in FIELDS]
     if unknown:
-        raise SearchQueryError(f"cannot facet on {unknown}; facet on one of: {', '.join(sorted(FIELDS))}")
+        raise SearchQueryError(f"cannot facet on {unknown[:3]}; facet on one of: {', '.join(sorted(FIELDS))}")
     return names

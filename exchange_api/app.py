@@ -16,7 +16,7 @@ from exchange_api.headers import SecurityHeaders
 from exchange_api.limits import BodyLimit
 from exchange_api.responses import JSONResponse
 from hub.errors import HubError
-from hub.settings import Settings, get_settings
+from hub.settings import Settings, get_settings, private_files
 from warehouse.serving import Store
 
 DESCRIPTION = """
@@ -30,6 +30,7 @@ DESCRIPTION = """
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    private_files()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from catalog import permissions
 from catalog.errors import SearchQueryError, ValidationFailed
-from catalog.models import ApiClient, Dataset
+from catalog.models import ApiClient, ApiKey, Dataset
 from exchange_api.deps import Contracts
 from hub import limits
 from hub.errors import HubError, InputError, NotAuthorized, NotFound, TooLarge
@@ -62,6 +62,8 @@ class Context:
     caller: ApiClient | None
     store: Store
     contracts: Contracts
+    key: ApiKey | None = None
+    """The key the caller presented (None: anonymous)."""
 
     def visible(self, ds: Dataset) -> bool:
         return permissions.can_read(self.caller, ds)

@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from catalog import clients, db
+from catalog import clients, db, uploads
 from exchange_api import ckan_datastore, ckan_read, ckan_write, dcat, downloads  # noqa: F401 - register actions
 from exchange_api.ckan_actions import ACTIONS, Action, ActionError, Context, to_action_error
 from exchange_api.deps import presented_key
+from exchange_api.limits import MULTIPART_OVERHEAD, is_multipart, lower_body_limit
 from exchange_api.responses import JSONResponse
 from hub.errors import NotAuthorized
 from hub.settings import Settings
@@ -54,22 +55,43 @@ async def _params(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
-    data = orjson.loads(raw)
+    data = orjson.loads(raw)  # nesting is limited (1024 levels); integers beyond 64 bits arrive as floats
     if not isinstance(data, dict):
         raise ActionError(400, "Bad Request", "Bad request - JSON Error: Request data JSON decoded to a non-dict")
     return data
 
 
+def _admit_files(request: Request, key: str | None) -> None:
+    """A multipart body to a write action is read only for a valid key, and only up to what the
+    key's role may upload (plus the form around the file): nobody spools gigabytes unidentified."""
+    if key is None:
+        raise ActionError(403, "Authorization Error", "an API key is required to send a form or file")
+    settings: Settings = request.app.state.settings
+    with db.session(settings.db_url) as session:
+        try:
+            caller = clients.authenticate(session, key)
+        except NotAuthorized as exc:
+            raise ActionError(403, "Authorization Error", str(exc)) from None
+        allowed = uploads.limit_for(settings, caller) + MULTIPART_OVERHEAD
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > allowed:
+        raise ActionError(
+            413, "Request Entity Too Large", f"request body is {int(declared):,} bytes; this key may send {allowed:,}"
+        )
+    lower_body_limit(request, allowed)
+
+
 def _run(act: Action, request: Request, params: dict[str, Any], key: str | None) -> Any:
     settings: Settings = request.app.state.settings
     with db.session(settings.db_url) as session:
-        caller = None
+        caller, row = None, None
         if key is not None:
             try:
-                caller = clients.authenticate(session, key)
+                row = clients.authenticate_key(session, key)
             except NotAuthorized as exc:
                 raise ActionError(403, "Authorization Error", str(exc)) from None
-        ctx = Context(session, settings, caller, request.app.state.store, request.app.state.contracts)
+            caller = row.client
+        ctx = Context(session, settings, caller, request.app.state.store, request.app.state.contracts, row)
         return act.fn(ctx, params)
 
 
@@ -90,6 +112,8 @@ async def _dispatch(name: str, request: Request) -> JSONResponse:
     try:
         if request.method == "GET" and not act.read_only:
             raise ActionError(400, "Bad Request", f"Bad request: Action {name} requires POST: Please use POST method")
+        if not act.read_only and is_multipart(request.headers.get("content-type", "")):
+            await run_in_threadpool(_admit_files, request, presented_key(request))
         try:
             params = await _params(request)
         except ValueError:

@@ -15,6 +15,7 @@ from access.query import Direction, PageQuery
 from catalog import lookup, permissions
 from exchange_api import records
 from exchange_api.ckan_actions import ActionError, Context, action, as_bool, as_int, as_json, required
+from hub import limits
 from hub.errors import InputError, NotFound
 
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
@@ -53,13 +54,13 @@ def _text(q: Any) -> str | None:
         return None
     if not isinstance(q, str):
         raise ActionError(409, "Validation Error", fields={"q": ["give q as a string"]})
-    return q
+    return limits.bounded_text(q, "q", maximum=limits.MAX_TEXT_CHARS)
 
 
 def _sort(value: Any) -> list[tuple[str, Direction]]:
     """CKAN's ``sort``: ``field [asc|desc], ...``; ``_id`` is the row order, the default."""
     order = []
-    for part in str(value or "").split(","):
+    for part in limits.bounded_text(value or "", "sort", maximum=limits.MAX_SORT_CHARS).split(","):
         bits = part.split()
         if not bits:
             continue

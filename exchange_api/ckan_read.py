@@ -28,6 +28,7 @@ from exchange_api.ckan_actions import (
     required,
     visible_dataset,
 )
+from hub import limits
 
 CKAN_VERSION = "2.11.0"
 LICENSE = {
@@ -212,7 +213,7 @@ def tag_list(ctx: Context, params: dict[str, Any]) -> list[Any]:
     """Tags of the datasets the caller can see; ``query`` keeps tags containing it; ``all_fields``."""
     rows = ctx.session.scalars(select(Dataset).where(Dataset.state == "active"))
     tags = sorted({t for d in rows if ctx.visible(d) for t in d.tags})
-    needle = str(params.get("query") or "").lower()
+    needle = limits.bounded_text(params.get("query"), "query", maximum=limits.MAX_TEXT_CHARS).lower()
     tags = [t for t in tags if needle in t.lower()]
     if as_bool(params.get("all_fields")):
         return [{"id": t, "name": t, "display_name": t, "vocabulary_id": None} for t in tags]

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from catalog import activity, clients, editing, inputs, lookup, organizations, permissions, service, uploads
 from catalog.ckan import group_dict, organization_dict, package_dict, resource_dict
 from catalog.errors import invalid
-from catalog.models import ApiKey, Dataset, Resource, utcnow
+from catalog.models import ApiKey, Dataset, Resource
 from exchange_api.ckan_actions import ActionError, Context, action, required
 from hub.errors import NotFound
 
@@ -191,7 +191,14 @@ def api_token_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     user = lookup.user(ctx.session, str(required(params, "user")))
     if user.id != caller.id:
         permissions.require_steward(caller, f"create tokens for {user.name}")
-    return {"token": clients.issue_key(ctx.session, user, str(required(params, "name")))}
+    token = clients.issue_key(
+        ctx.session,
+        user,
+        str(required(params, "name")),
+        lifetime_days=ctx.settings.key_lifetime_days,
+        minted_by=ctx.key,
+    )
+    return {"token": token}
 
 
 def _key(ctx: Context, params: dict[str, Any]) -> ApiKey:
@@ -212,8 +219,7 @@ def api_token_revoke(ctx: Context, params: dict[str, Any]) -> None:
     key = _key(ctx, params)
     if key.client_id != caller.id:
         permissions.require_steward(caller, "revoke other users' tokens")
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
+    clients.revoke(ctx.session, key)  # and every key minted from it
 
 
 @action("api_token_list")
@@ -225,7 +231,15 @@ def api_token_list(ctx: Context, params: dict[str, Any]) -> list[dict[str, Any]]
     if user.id != caller.id:
         permissions.require_steward(caller, f"list tokens of {user.name}")
     return [
-        {"id": k.id, "name": k.label, "prefix": k.prefix, "created_at": k.created.isoformat(), "user_id": user.id}
+        {
+            "id": k.id,
+            "name": k.label,
+            "prefix": k.prefix,
+            "created_at": k.created.isoformat(),
+            "expires_at": k.expires_at.isoformat() if k.expires_at else None,
+            "minted_by": k.minted_by,
+            "user_id": user.id,
+        }
         for k in user.keys
         if k.revoked_at is None
     ]

@@ -2,10 +2,13 @@
 
 A pure ASGI middleware: a ``Content-Length`` over the limit is answered 413 at once, without
 reading the body; a body sent without a length (chunked) is counted as it streams and the
-request fails with :class:`hub.errors.TooLarge` when it passes the limit. Uploads (multipart
-posts to the CKAN resource actions) may be as large as the largest per-role upload; every other
-body is held to ``HUB_MAX_BODY_BYTES``. The 413 comes in the route's own error shape: CKAN's
-envelope under ``/api/action`` and ``/api/3/action``, the exchange API's elsewhere.
+request fails with :class:`BodyTooLarge` (a :class:`hub.errors.TooLarge`) when it passes the
+limit. Uploads (multipart posts to the CKAN resource actions) may be as large as the largest
+per-role upload; every other body is held to ``HUB_MAX_BODY_BYTES``. Once the caller is known, a
+route may lower the limit for the rest of the body (:func:`lower_body_limit`: a publisher's
+upload stops at the publisher's limit, not the steward's). The 413 comes in the route's own
+error shape: CKAN's envelope under ``/api/action`` and ``/api/3/action``, the exchange API's
+elsewhere.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import uuid
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import TooLarge
@@ -22,6 +26,8 @@ from hub.settings import Settings
 UPLOAD_ACTIONS = ("resource_create", "resource_update", "resource_patch")
 MULTIPART_OVERHEAD = 1 << 20
 """Room for the form fields and boundaries around an uploaded file."""
+STATE_KEY = "body_limit"
+"""Where a route leaves a lower limit for the rest of the body (``request.state.body_limit``)."""
 
 
 class BodyTooLarge(TooLarge):
@@ -32,20 +38,32 @@ def _is_ckan(path: str) -> bool:
     return path.startswith(("/api/action/", "/api/3/action/"))
 
 
-def limit_for(settings: Settings, scope: Scope, headers: dict[bytes, bytes]) -> int:
-    path: str = scope.get("path", "")
-    ctype = headers.get(b"content-type", b"")
-    if _is_ckan(path) and path.rsplit("/", 1)[-1] in UPLOAD_ACTIONS and ctype.startswith(b"multipart/form-data"):
+def is_multipart(content_type: str | bytes) -> bool:
+    text = content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type
+    return text.strip().lower().startswith("multipart/form-data")
+
+
+def limit_for(settings: Settings, path: str, content_type: bytes) -> int:
+    """The most bytes a request's body may have, known from its path and type alone."""
+    if _is_ckan(path) and path.rsplit("/", 1)[-1] in UPLOAD_ACTIONS and is_multipart(content_type):
         return max(settings.upload_max_bytes_publisher, settings.upload_max_bytes_steward) + MULTIPART_OVERHEAD
     return settings.max_body_bytes
 
 
-def too_large_body(path: str, message: str, request_id: str | None) -> bytes:
+def lower_body_limit(request: Request, limit: int) -> None:
+    """Hold the rest of this request's body to ``limit`` bytes (never raises the limit)."""
+    current = getattr(request.state, STATE_KEY, None)
+    setattr(request.state, STATE_KEY, limit if current is None else min(current, limit))
+
+
+def too_large_body(scope: Scope, message: str, request_id: str | None) -> bytes:
+    path: str = scope.get("path", "")
     body: dict[str, Any]
     if _is_ckan(path):
         name = path.rsplit("/", 1)[-1]
+        base = str(Request(scope).base_url).rstrip("/")
         body = {
-            "help": f"/api/3/action/help_show?name={name}",
+            "help": f"{base}/api/3/action/help_show?name={name}",
             "success": False,
             "error": {"__type": "Request Entity Too Large", "message": message},
         }
@@ -63,17 +81,15 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        limit = limit_for(self.settings, scope, headers)
+        limit = limit_for(self.settings, scope.get("path", ""), headers.get(b"content-type", b""))
         declared = headers.get(b"content-length")
         if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                size = -1
+            size = int(declared) if declared.isdigit() and len(declared) <= 20 else -1
             if size < 0 or size > limit:
-                why = "is not a number" if size < 0 else f"is {size:,} bytes"
+                why = "has no valid length" if size < 0 else f"is {size:,} bytes"
                 await self._refuse(scope, send, f"request body {why}; at most {limit:,} bytes are accepted here")
                 return
+        state: dict[str, Any] = scope.setdefault("state", {})
         seen = 0
         started = False
 
@@ -82,8 +98,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge(f"request body passed {limit:,} bytes; at most {limit:,} are accepted here")
+                allowed = min(limit, state.get(STATE_KEY) or limit)
+                if seen > allowed:
+                    raise BodyTooLarge(f"request body passed {allowed:,} bytes; at most {allowed:,} are accepted here")
             return message
 
         async def watched(message: Message) -> None:
@@ -100,7 +117,7 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send, message: str) -> None:
         rid = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
-        body = too_large_body(scope.get("path", ""), message, rid)
+        body = too_large_body(scope, message, rid)
         await send(
             {
                 "type": "http.response.start",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from hub.settings import Settings, get_settings
+from catalog.clients import Role
+from hub.errors import HubError
+from hub.settings import Settings, get_settings, private_files
 
 app = typer.Typer(
     help="东城区公共基础数据共享交换平台 — the Dongcheng base-data hub.",
@@ -19,7 +22,6 @@ app = typer.Typer(
 keys_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-SHUTDOWN_GRACE_SECONDS = 5
 DEMO_DATASET = "population.residents"
 DEMO_CLIENT = "demo-app"
 
@@ -177,51 +179,139 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default HUB_API_PORT, 8000).")] = None,
 ) -> None:
     """Serve the CKAN and exchange APIs with uvicorn."""
-    import uvicorn
-
     from exchange_api.app import create_app
 
     settings = _settings()
     if host or port:
         settings = settings.model_copy(update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v})
-    uvicorn.run(
-        create_app(settings),
+    run_api(create_app(settings), settings)
+
+
+def run_api(api: Any, settings: Settings) -> None:
+    """Serve ``api`` until SIGTERM or SIGINT, then exit 0 within ``HUB_SHUTDOWN_GRACE_SECONDS``.
+
+    On the signal the server stops taking connections, closes idle ones, and lets requests in
+    flight finish for the grace period; then it cancels them. A handler still running in a worker
+    thread after that (one busy in CPU or a long query cannot be cancelled) is abandoned: the
+    process exits anyway, so no request keeps the server up.
+    """
+    import logging
+    import signal
+    import sys
+    import threading
+    import time
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        api,
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
-        # On SIGTERM/SIGINT stop taking requests, give those in flight this long, then exit:
-        # a slow or stalled client never keeps the server up.
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        timeout_keep_alive=5,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
+    server = uvicorn.Server(config)
+
+    def stopped(sig: int, frame: object) -> None:
+        # uvicorn handles the signals while it runs and re-raises the one it shut down for once it
+        # is done: received here, that ends the command normally (exit 0) instead of killing the
+        # process or raising KeyboardInterrupt. Before uvicorn has started there is nothing to finish.
+        if not server.started:
+            raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    deadline = time.monotonic() + 0.5  # idle worker threads are stopping: give them a moment
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in others:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    busy = [t for t in others if t.is_alive()]
+    if busy:
+        logging.getLogger(__name__).warning("exiting with %d request(s) still running", len(busy))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @keys_app.command("create")
 def keys_create(
     client: Annotated[str, typer.Argument(help="Client (application) name.")],
-    role: Annotated[str, typer.Option(help="publisher, steward, analyst or consumer.")] = "consumer",
+    role: Annotated[Role, typer.Option(help="The client's role (for a new client).")] = Role.consumer,
     organization: Annotated[str | None, typer.Option(help="Department or company of the client.")] = None,
     label: Annotated[str, typer.Option(help="A note to tell keys apart.")] = "",
+    expires: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day the key works (YYYY-MM-DD).")
+    ] = None,
+    expires_in: Annotated[
+        int | None, typer.Option(min=1, help="Days the key works (default HUB_KEY_LIFETIME_DAYS, 365).")
+    ] = None,
+    change_role: Annotated[
+        bool, typer.Option("--change-role", help="Allow changing the role or organization of an existing client.")
+    ] = False,
 ) -> None:
     """Create a client if needed and issue it a key (shown once; stored hashed)."""
     from catalog import clients, db
 
     settings = _settings()
     db.migrate(settings.db_url)
+    if expires is not None and expires_in is not None:
+        raise typer.BadParameter("give --expires or --expires-in, not both")
+    days = settings.key_lifetime_days
+    if expires_in is not None:
+        days = expires_in
+    elif expires is not None:
+        days = (expires.date() - dt.date.today()).days + 1
+        if days < 1:
+            raise typer.BadParameter(f"{expires:%Y-%m-%d} is in the past", param_hint="--expires")
     with db.session(settings.db_url) as s:
-        key = clients.issue_key(s, clients.ensure_client(s, client, role=role, organization=organization), label)
+        found = clients.ensure_client(s, client, role=role.value, organization=organization, change_role=change_role)
+        key = clients.issue_key(s, found, label, lifetime_days=days)
     typer.echo(key)
 
 
 @keys_app.command("revoke")
-def keys_revoke(client: Annotated[str, typer.Argument(help="Client name.")]) -> None:
-    """Revoke every key of a client."""
+def keys_revoke(
+    client: Annotated[str, typer.Argument(help="Client name.")],
+    label: Annotated[str | None, typer.Option(help="Only the keys with this label.")] = None,
+) -> None:
+    """Revoke every key of a client (or those with --label), and every key they minted."""
     from catalog import clients, db
 
     settings = _settings()
     with db.session(settings.db_url) as s:
-        n = clients.revoke_keys(s, clients.client(s, client))
+        n = clients.revoke_keys(s, clients.client(s, client), label)
     typer.echo(f"revoked {n} key(s)")
+
+
+@keys_app.command("list")
+def keys_list(
+    client: Annotated[str | None, typer.Argument(help="Only this client's keys.")] = None,
+    revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys.")] = False,
+) -> None:
+    """Keys by client: prefix, label, role, organization, dates, minting key. Never the key itself."""
+    from catalog import clients, db
+
+    settings = _settings()
+    db.migrate(settings.db_url)
+    with db.session(settings.db_url) as s:
+        rows = [k for k in clients.all_keys(s, client) if revoked or k.revoked_at is None]
+        typer.echo(f"{'client':<24} {'role':<10} {'prefix':<12} {'label':<14} {'created':<10} {'expires':<10} state")
+        for k in rows:
+            state = "revoked" if k.revoked_at else "live"
+            if k.minted_by:
+                state += f" (minted by key {k.minted_by[:8]})"
+            typer.echo(
+                f"{k.client.name:<24} {k.client.role:<10} {k.prefix:<12} {k.label[:14]:<14} "
+                f"{k.created:%Y-%m-%d} {f'{k.expires_at:%Y-%m-%d}' if k.expires_at else 'never':<10} {state}"
+            )
+        if not rows:
+            typer.echo("no keys")
 
 
 def _demo_key(settings: Settings) -> str:
@@ -297,3 +387,13 @@ def demo(
     typer.echo(_demo_summary(settings, key))
     if serve_api:
         serve(host=settings.api_host, port=settings.api_port)
+
+
+def main() -> None:
+    """The ``hub`` command: files it creates are the owner's only, and errors are one clear line."""
+    private_files()
+    try:
+        app()
+    except HubError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None

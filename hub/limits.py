@@ -25,6 +25,10 @@ MAX_WORD_CHARS = 64
 """Longest single search word (Chinese words are matched by their two-character pieces)."""
 MAX_CURSOR_CHARS = 200
 """Longest pagination cursor."""
+MAX_SORT_CHARS = 200
+"""Longest ``sort`` (package_search, datastore_search)."""
+MAX_TEXT_CHARS = 500
+"""Longest free-text filter elsewhere: datastore_search ``q``, tag_list ``query``."""
 
 
 def bounded_int(value: object, name: str, default: int, *, minimum: int = 0, maximum: int = MAX_OFFSET) -> int:

@@ -61,8 +61,18 @@ class Settings(BaseSettings):
     upload_quota_bytes: int = Field(default=8 << 30, ge=1)
     """Bytes one client may upload in any 24 hours: 8 GiB."""
 
+    key_lifetime_days: int = Field(default=365, ge=0)
+    """Days a new API key stays valid; 0 issues keys that never expire (not recommended)."""
+
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     """Largest request body other than an upload (JSON, forms): 1 MiB."""
+
+    # --- prompt shutdown of `hub serve` (docs/security.md, "Input limits") ---
+    shutdown_grace_seconds: int = Field(default=5, ge=0, le=600)
+    """On SIGTERM/SIGINT, how long requests in flight may finish before the server exits anyway."""
+
+    keep_alive_seconds: int = Field(default=5, ge=1, le=600)
+    """How long an idle keep-alive connection stays open."""
 
     @property
     def resolved_home(self) -> Path:
@@ -109,6 +119,11 @@ class Settings(BaseSettings):
         return (self.airflow_home_dir or self.path("airflow")).expanduser().resolve()
 
     def ensure_dirs(self) -> None:
+        """Create HUB_HOME and its folders owner-only (0700), tightening folders made earlier."""
+        private_files()
+        home = self.resolved_home
+        home.mkdir(parents=True, exist_ok=True)
+        home.chmod(0o700)
         for folder in (
             self.inbox_dir,
             self.archive_dir,
@@ -118,6 +133,23 @@ class Settings(BaseSettings):
             self.serving_dir,
         ):
             folder.mkdir(parents=True, exist_ok=True)
+            if folder.is_relative_to(home):
+                folder.chmod(0o700)
+
+
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Files and folders this process creates are its owner's only (0600 / 0700).
+
+    HUB_HOME holds personal data (the warehouse, serving copies, archived exports, reject reports
+    with the rejected values) and key hashes: no other local user may read any of it. Every entry
+    point calls this: the ``hub`` command, the API app factory and the DAG files.
+    """
+    import os
+
+    os.umask(PRIVATE_UMASK)
 
 
 @lru_cache

@@ -13,7 +13,7 @@ import pendulum
 import yaml
 from airflow.sdk import DAG, Asset, AssetAny, dag, task
 
-from hub.settings import get_settings
+from hub.settings import get_settings, private_files
 
 
 def asset_for(dataset: str) -> Asset:
@@ -154,4 +154,5 @@ def run_order(docs: list[dict[str, Any]]) -> list[str]:
 
 
 def build_all() -> dict[str, DAG]:
+    private_files()  # DAG files are an entry point too: what their tasks write is owner-only
     return {dag_id(doc["id"]): build_dag(doc) for doc in active_contracts(get_settings().contracts_dir)}

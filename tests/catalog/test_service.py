@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from catalog import clients, db, service
 from contracts import model
-from hub.errors import NotAuthorized, NotFound
+from hub.errors import HubError, NotAuthorized, NotFound
 from hub.settings import get_settings
 
 CONTRACT = model.find(get_settings().contracts_dir, "population.residents")
@@ -68,5 +68,5 @@ def test_keys_are_stored_hashed_and_revocable(database_url: str) -> None:
         assert clients.revoke_keys(s, client) == 1
         with pytest.raises(NotAuthorized):
             clients.authenticate(s, key)
-        with pytest.raises(ValueError):
+        with pytest.raises(HubError, match="not one of"):
             clients.ensure_client(s, "x", role="admin")
