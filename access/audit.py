@@ -1,0 +1,289 @@
+"""The audit log: one record per call that returns data, in an append-only hash chain.
+
+Each record carries the hash of the one before it (``prev_hash``) and its own hash over its
+content and that link, so altering, removing or reordering any record breaks every hash after
+it. A one-row head (``audit_head``) holds the last sequence number and hash; appending locks
+it, so concurrent writers (API workers, the CLI) keep one chain. Every :data:`ANCHOR_EVERY`
+records, and on ``hub audit anchor``, an anchor row signs the head with an HMAC key that is
+kept outside the database (``HUB_AUDIT_KEY_FILE``, by default ``HUB_HOME/audit.key``, 0600): a
+database writer can recompute plain hashes, but not anchors, so rewriting history or cutting
+its tail shows at the first anchor after the change.
+
+:func:`verify` walks the whole chain and names the first broken record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from catalog.models import Base, utcnow
+from hub.errors import ConfigError
+
+GENESIS = "0" * 64
+ANCHOR_EVERY = 100
+"""Records between automatic anchors."""
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    client: Mapped[str | None] = mapped_column(String(100))
+    organization: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    dataset: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int | None] = mapped_column(Integer)
+    snapshot_id: Mapped[str | None] = mapped_column(String(40))
+    fields: Mapped[list[Any]] = mapped_column(JSON)
+    clear_fields: Mapped[list[Any]] = mapped_column(JSON)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    query_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchor(Base):
+    __tablename__ = "audit_anchors"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    signature: Mapped[str] = mapped_column(String(64))
+
+
+@dataclass(frozen=True)
+class Event:
+    """What one call returned, as the audit log records it."""
+
+    action: str
+    """records, datastore_search, download, verify, export, changes, sql ..."""
+    client_id: str | None
+    client: str | None
+    organization: str | None
+    dataset: str | None
+    rows: int
+    fields: Sequence[str] = ()
+    clear_fields: Sequence[str] = ()
+    version: int | None = None
+    snapshot_id: str | None = None
+    purpose: str | None = None
+    request_id: str | None = None
+    query: str | None = None
+    """The request's query (parameters or SQL): stored as its SHA-256 only."""
+    at: dt.datetime = field(default_factory=utcnow)
+
+
+def _at(when: dt.datetime) -> str:
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def content(row: AuditRecord) -> dict[str, Any]:
+    """The hashed content of a record: everything but its own hash."""
+    return {
+        "seq": row.seq,
+        "at": _at(row.at),
+        "client_id": row.client_id,
+        "client": row.client,
+        "organization": row.organization,
+        "action": row.action,
+        "dataset": row.dataset,
+        "version": row.version,
+        "snapshot_id": row.snapshot_id,
+        "fields": list(row.fields),
+        "clear_fields": list(row.clear_fields),
+        "rows": row.rows,
+        "purpose": row.purpose,
+        "request_id": row.request_id,
+        "query_hash": row.query_hash,
+        "prev_hash": row.prev_hash,
+    }
+
+
+def digest(row: AuditRecord) -> str:
+    canonical = json.dumps(content(row), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def key_file(home: Path, configured: Path | None = None) -> Path:
+    return configured or home / "audit.key"
+
+
+def anchor_key(path: Path) -> bytes:
+    """The HMAC key for anchors, created (0600) on first use; never stored in the database."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="ascii") as out:
+            out.write(secrets.token_hex(32))
+        path.chmod(0o600)
+    text_key = path.read_text(encoding="ascii").strip()
+    if len(text_key) < 32:
+        raise ConfigError(f"audit key file {path} is too short: it must hold at least 32 hex characters")
+    return bytes.fromhex(text_key)
+
+
+def sign(key: bytes, seq: int, head_hash: str) -> str:
+    return hmac.new(key, f"{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def _lock_head(s: Session) -> AuditHead:
+    """The chain's head, locked for this transaction (SQLite: the write lock; PostgreSQL: the row)."""
+    bind = s.get_bind()
+    if bind.dialect.name == "sqlite":
+        s.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))  # takes SQLite's write lock now
+        head = s.get(AuditHead, 1)
+    else:
+        head = s.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        s.add(head)
+        s.flush()
+    return head
+
+
+def append(s: Session, event: Event, key_path: Path) -> AuditRecord:
+    """Add ``event`` at the end of the chain (in ``s``'s transaction: it commits with the call)."""
+    head = _lock_head(s)
+    row = AuditRecord(
+        seq=head.seq + 1,
+        at=event.at,
+        client_id=event.client_id,
+        client=event.client,
+        organization=event.organization,
+        action=event.action,
+        dataset=event.dataset,
+        version=event.version,
+        snapshot_id=event.snapshot_id,
+        fields=list(event.fields),
+        clear_fields=list(event.clear_fields),
+        rows=event.rows,
+        purpose=event.purpose,
+        request_id=event.request_id,
+        query_hash=hashlib.sha256(event.query.encode("utf-8")).hexdigest() if event.query is not None else None,
+        prev_hash=head.hash,
+        hash="",
+    )
+    row.hash = digest(row)
+    s.add(row)
+    head.seq, head.hash = row.seq, row.hash
+    if row.seq % ANCHOR_EVERY == 0:
+        s.add(
+            AuditAnchor(
+                seq=row.seq, hash=row.hash, at=utcnow(), signature=sign(anchor_key(key_path), row.seq, row.hash)
+            )
+        )
+    s.flush()
+    return row
+
+
+def anchor(s: Session, key_path: Path) -> AuditAnchor | None:
+    """Sign the current head now (None when the log is empty or the head is already anchored)."""
+    head = _lock_head(s)
+    if head.seq == 0 or s.get(AuditAnchor, head.seq) is not None:
+        return None
+    row = AuditAnchor(
+        seq=head.seq, hash=head.hash, at=utcnow(), signature=sign(anchor_key(key_path), head.seq, head.hash)
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    records: int
+    anchors: int
+    broken_at: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit log intact: {self.records} records, {self.anchors} anchors verified"
+        return f"audit log broken at record {self.broken_at}: {self.reason}"
+
+
+def _rows(s: Session, batch: int = 5_000) -> Iterator[AuditRecord]:
+    last = 0
+    while True:
+        chunk = list(
+            s.scalars(select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch))
+        )
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1].seq
+        s.expunge_all()
+
+
+def verify(s: Session, key_path: Path) -> Verdict:
+    """Walk the chain from the start; the first record that does not fit is named."""
+    key = anchor_key(key_path)
+    anchors = {a.seq: a for a in s.scalars(select(AuditAnchor))}
+    head = s.get(AuditHead, 1)
+    expected_seq, prev, count, checked = 1, GENESIS, 0, 0
+    for row in _rows(s):
+        if row.seq != expected_seq:
+            return Verdict(False, count, checked, expected_seq, f"record {expected_seq} is missing (next is {row.seq})")
+        if row.prev_hash != prev:
+            return Verdict(
+                False, count, checked, row.seq, "it does not link to the record before it (removed or reordered)"
+            )
+        if digest(row) != row.hash:
+            return Verdict(False, count, checked, row.seq, "its content does not match its hash (altered)")
+        found = anchors.get(row.seq)
+        if found is not None:
+            if found.hash != row.hash or not hmac.compare_digest(found.signature, sign(key, row.seq, row.hash)):
+                return Verdict(False, count, checked, row.seq, "the signed anchor at this record does not match")
+            checked += 1
+        prev, expected_seq, count = row.hash, row.seq + 1, count + 1
+    beyond = [seq for seq in anchors if seq > count]
+    if beyond:
+        return Verdict(False, count, checked, count + 1, f"records up to the anchor at {max(beyond)} were removed")
+    if head is not None and (head.seq != count or head.hash != prev):
+        return Verdict(False, count, checked, count + 1, f"the chain ends at {count} but its head says {head.seq}")
+    return Verdict(True, count, checked)
+
+
+def records(
+    s: Session,
+    *,
+    client: str | None = None,
+    dataset: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    datasets: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[AuditRecord]:
+    """Records newest first, filtered; ``datasets`` limits to those (a publisher's own)."""
+    q = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if client:
+        q = q.where(AuditRecord.client == client)
+    if dataset:
+        q = q.where(AuditRecord.dataset == dataset)
+    if datasets is not None:
+        q = q.where(AuditRecord.dataset.in_(list(datasets)))
+    if since:
+        q = q.where(AuditRecord.at >= since)
+    if until:
+        q = q.where(AuditRecord.at < until)
+    return list(s.scalars(q))

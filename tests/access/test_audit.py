@@ -1,0 +1,145 @@
+"""The audit log's hash chain: intact logs verify; altered, removed, reordered or cut logs name the record."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from access import audit
+from access.audit import AuditRecord, Event
+from catalog import db
+
+
+def _event(n: int, **extra: object) -> Event:
+    values: dict = {
+        "action": "records",
+        "client_id": f"c{n % 3}",
+        "client": f"app-{n % 3}",
+        "organization": "区网格中心",
+        "dataset": "population.residents" if n % 2 else "spatial.grids",
+        "rows": n,
+        "fields": ["id_number", "street_code"],
+        "clear_fields": ["street_code"],
+        "version": 1,
+        "request_id": f"req-{n}",
+        "query": f"limit=100&n={n}",
+    }
+    return Event(**(values | extra))
+
+
+def _fill(url: str, key: Path, n: int) -> None:
+    for i in range(1, n + 1):
+        with db.session(url) as s:
+            audit.append(s, _event(i), key)
+
+
+def _verify(url: str, key: Path) -> audit.Verdict:
+    with db.session(url) as s:
+        return audit.verify(s, key)
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> Path:
+    return tmp_path / "audit.key"
+
+
+def test_an_intact_chain_verifies_with_its_anchors(database_url: str, key: Path) -> None:
+    _fill(database_url, key, 230)
+    verdict = _verify(database_url, key)
+    assert verdict.ok and verdict.records == 230 and verdict.anchors == 2, verdict
+    assert key.stat().st_mode & 0o077 == 0
+    with db.session(database_url) as s:
+        first = s.get(AuditRecord, 1)
+        assert first is not None and first.prev_hash == audit.GENESIS
+        assert first.query_hash and "limit" not in first.query_hash  # the query is kept as its hash only
+
+
+TAMPERING = {
+    "altered rows": lambda s: s.execute(update(AuditRecord).where(AuditRecord.seq == 57).values(rows=10_000)),
+    "altered client": lambda s: s.execute(update(AuditRecord).where(AuditRecord.seq == 57).values(client="nobody")),
+    "removed": lambda s: s.execute(delete(AuditRecord).where(AuditRecord.seq == 57)),
+    "swapped": lambda s: _swap(s, 57, 58),
+}
+
+
+def _swap(s: object, a: int, b: int) -> None:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(s, Session)
+    ra, rb = s.get(AuditRecord, a), s.get(AuditRecord, b)
+    assert ra is not None and rb is not None
+    values = [{c: getattr(r, c) for c in audit.content(r) if c != "seq"} | {"hash": r.hash} for r in (ra, rb)]
+    s.execute(update(AuditRecord).where(AuditRecord.seq == a).values(**values[1]))
+    s.execute(update(AuditRecord).where(AuditRecord.seq == b).values(**values[0]))
+
+
+@pytest.mark.parametrize("how", list(TAMPERING))
+def test_tampering_is_found_and_named(database_url: str, key: Path, how: str) -> None:
+    _fill(database_url, key, 120)
+    with db.session(database_url) as s:
+        TAMPERING[how](s)
+    verdict = _verify(database_url, key)
+    assert not verdict.ok and verdict.broken_at == 57, verdict
+    assert "57" in str(verdict)
+
+
+def test_a_rewritten_history_fails_at_the_signed_anchor(database_url: str, key: Path) -> None:
+    """A database writer may recompute every plain hash after an edit; the anchor's HMAC still fails."""
+    _fill(database_url, key, 120)
+    with db.session(database_url) as s:
+        rows = list(s.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
+        rows[10].rows = 0
+        prev = rows[9].hash
+        for row in rows[10:]:
+            row.prev_hash = prev
+            row.hash = audit.digest(row)
+            prev = row.hash
+        s.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
+    verdict = _verify(database_url, key)
+    assert not verdict.ok and verdict.broken_at == 100 and "anchor" in verdict.reason
+
+
+def test_a_cut_tail_is_found(database_url: str, key: Path) -> None:
+    _fill(database_url, key, 130)
+    with db.session(database_url) as s:
+        s.execute(delete(AuditRecord).where(AuditRecord.seq > 95))
+        s.execute(text("UPDATE audit_head SET seq = 95, hash = (SELECT hash FROM audit_log WHERE seq = 95)"))
+    verdict = _verify(database_url, key)
+    assert not verdict.ok and "anchor at 100" in verdict.reason
+
+
+def test_a_wrong_key_fails_verification(database_url: str, key: Path, tmp_path: Path) -> None:
+    _fill(database_url, key, 100)
+    other = tmp_path / "other.key"
+    other.write_text("ab" * 32, encoding="ascii")
+    assert not _verify(database_url, other).ok
+
+
+def test_concurrent_writers_keep_one_chain(database_url: str, key: Path) -> None:
+    with db.session(database_url) as s:
+        audit.append(s, _event(0), key)  # creates the key file before the threads race
+
+    def writer(n: int) -> None:
+        for i in range(25):
+            with db.session(database_url) as s:
+                audit.append(s, _event(n * 100 + i), key)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    verdict = _verify(database_url, key)
+    assert verdict.ok and verdict.records == 101, verdict
+
+
+def test_records_filter_by_client_dataset_and_own_datasets(database_url: str, key: Path) -> None:
+    _fill(database_url, key, 12)
+    with db.session(database_url) as s:
+        assert {r.client for r in audit.records(s, client="app-1")} == {"app-1"}
+        assert {r.dataset for r in audit.records(s, dataset="spatial.grids")} == {"spatial.grids"}
+        mine = audit.records(s, datasets=["population.residents"])
+        assert len(mine) == 6 and [r.seq for r in mine] == sorted((r.seq for r in mine), reverse=True)
