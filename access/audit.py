@@ -27,8 +27,10 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from catalog.models import Base, utcnow
+from access.policy import Column, Policy
+from catalog.models import ApiClient, Base, utcnow
 from hub.errors import ConfigError
+from hub.settings import Settings
 
 GENESIS = "0" * 64
 ANCHOR_EVERY = 100
@@ -158,6 +160,41 @@ def _lock_head(s: Session) -> AuditHead:
         s.add(head)
         s.flush()
     return head
+
+
+def served(
+    action: str,
+    caller: ApiClient | None,
+    policy: Policy,
+    columns: Sequence[Column],
+    rows: int,
+    *,
+    version: int | None,
+    snapshot_id: int | None,
+    request_id: str | None,
+    query: str,
+) -> Event:
+    """The event of a call that returned ``rows`` rows of ``columns`` under ``policy``."""
+    return Event(
+        action=action,
+        client_id=caller.id if caller else None,
+        client=caller.name if caller else None,
+        organization=caller.organization if caller else None,
+        dataset=policy.dataset,
+        rows=rows,
+        fields=[c.name for c in columns],
+        clear_fields=[c.name for c in columns if not c.masked],
+        version=version if version and version > 0 else None,
+        snapshot_id=str(snapshot_id) if snapshot_id is not None else None,
+        purpose=policy.purpose,
+        request_id=request_id,
+        query=query,
+    )
+
+
+def write(s: Session, settings: Settings, event: Event) -> AuditRecord:
+    """Append ``event`` with the hub's anchor key (what the data routes call)."""
+    return append(s, event, settings.audit_key_path)
 
 
 def append(s: Session, event: Event, key_path: Path) -> AuditRecord:

@@ -4,15 +4,22 @@
 catalogue entry and its contract, and answers a :class:`Policy` or refuses. Every data route
 asks it; none decides a mask or a sharing rule itself.
 
-Today a policy is the contract's default (sensitive fields masked, restricted fields withheld,
-siblings of a masked ID number generalized, see :mod:`contracts.disclosure`); grants will add
-fields in clear and row filters here, and nowhere else.
+A policy starts from the contract's default (sensitive fields masked, restricted fields
+withheld, siblings of a masked ID number generalized, see :mod:`contracts.disclosure`). Then:
+
+- 不予共享 (not shared): only the providing department and data stewards, whatever is granted;
+- 有条件共享 (conditional): a live grant is needed (the providing department and stewards read
+  the default release without one); everyone else is told how to ask;
+- 无条件共享 (unconditional): every key holder gets the default release;
+- a grant narrows the fields to those it names, releases the ones it names in clear (as far as
+  the disclosure rule allows), and adds its row filter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from catalog import permissions
 from catalog.models import ApiClient, Dataset
@@ -23,6 +30,23 @@ from hub.errors import Forbidden, InputError
 from warehouse.duck import quote
 
 CLEAR = disclosure.CLEAR
+
+
+class GrantTerms(Protocol):
+    """What the policy reads of a grant (:class:`access.grants.Grant`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def dataset(self) -> str: ...
+    @property
+    def fields(self) -> list[Any]: ...
+    @property
+    def clear_fields(self) -> list[Any]: ...
+    @property
+    def row_filter(self) -> str | None: ...
+    @property
+    def purpose(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -79,11 +103,26 @@ class Policy:
     columns: tuple[Column, ...]
     withheld: frozenset[str]
     """Fields that exist but never leave the hub for this caller (restricted: verify only)."""
+    ungranted: frozenset[str] = frozenset()
+    """Fields the caller's grant does not name."""
+    row_filter: str | None = None
+    """The grant's row filter, as the hub's SQL over stored columns."""
+    grant_id: str | None = None
+    purpose: str | None = None
+
+    @property
+    def clear_names(self) -> list[str]:
+        return [c.name for c in self.columns if not c.masked]
 
     def column(self, name: str, *, rule: str) -> Column:
         for c in self.columns:
             if c.name == name:
                 return c
+        if name in self.ungranted:
+            raise Forbidden(
+                f"field {name!r} is not in your grant on {self.dataset}; ask for it with an access request "
+                "(POST /api/v1/access-requests)"
+            )
         if name in self.withheld:
             raise InputError(
                 f"field {name!r} never leaves the hub; ask the verify API whether a value matches",
@@ -100,7 +139,7 @@ class Policy:
         """The columns asked for (all by default), refusing unknown or withheld ones."""
         if not names:
             return list(self.columns)
-        unknown = [n for n in names if n not in self.names]
+        unknown = [n for n in names if n not in self.names and n not in self.ungranted]
         if unknown:
             raise InputError(
                 f"unknown fields {unknown}; available: {', '.join(self.names)}", column=unknown[0], rule="fields"
@@ -149,12 +188,38 @@ def sharing_of(ds: Dataset, contract: Contract | None = None) -> SharingType:
     return next((t for t in order if t in types), SharingType.conditional)
 
 
-def policy_for(caller: ApiClient | None, ds: Dataset, contract: Contract) -> Policy:
-    """The policy of ``caller`` on dataset ``ds`` governed by ``contract`` (refuses what is not shared)."""
-    require_shared(caller, ds, sharing_of(ds, contract))
-    released = disclosure.releases(contract)
+def privileged(caller: ApiClient | None, ds: Dataset) -> bool:
+    """Data stewards and the providing department read without a grant."""
+    return permissions.is_steward(caller) or permissions.member_of(caller, ds.organization)
+
+
+def policy_for(caller: ApiClient | None, ds: Dataset, contract: Contract, grants: Sequence[GrantTerms] = ()) -> Policy:
+    """The policy of ``caller`` on dataset ``ds`` governed by ``contract``, given the caller's live
+    grants on it (newest first; the newest applies). Refuses what the sharing type forbids."""
+    sharing = sharing_of(ds, contract)
+    require_shared(caller, ds, sharing)
+    grant = next((g for g in grants if g.dataset == contract.id), None)
+    if sharing is SharingType.conditional and grant is None and not privileged(caller, ds):
+        raise Forbidden(
+            f"dataset {ds.name} is {SharingType.conditional.value} (conditional): its data is read under a grant. "
+            f"File an access request: POST /api/v1/access-requests with dataset {contract.id!r}, the fields you "
+            "need, your purpose and legal basis; a data steward answers within 10 working days"
+        )
+    released = disclosure.releases(contract, grant.clear_fields if grant else ())
     disclosure.check_release(contract, released)
     by_name = {f.name: f for f in contract.fields}
-    columns = tuple(Column(by_name[name], release) for name, release in released.items())
     withheld = frozenset(by_name) - frozenset(released)
-    return Policy(contract.id, columns, withheld)
+    ungranted: frozenset[str] = frozenset()
+    if grant is not None:
+        ungranted = frozenset(released) - frozenset(grant.fields)
+        released = {k: v for k, v in released.items() if k in grant.fields}
+    columns = tuple(Column(by_name[name], release) for name, release in released.items())
+    return Policy(
+        contract.id,
+        columns,
+        withheld,
+        ungranted,
+        row_filter=grant.row_filter if grant else None,
+        grant_id=grant.id if grant else None,
+        purpose=grant.purpose if grant else None,
+    )

@@ -58,8 +58,10 @@ class PageQuery:
     def where(self) -> tuple[str, list[object]]:
         clauses: list[str] = [f"{ROW} > ?"]
         values: list[object] = [self.after]
+        if self.policy.row_filter:
+            clauses.append(f"({self.policy.row_filter})")  # the grant's rows, checked by access.rowfilter
         for name, value in self.filters.items():
-            if name not in self.policy.names and name not in self.policy.withheld:
+            if name not in self.policy.names and name not in self.policy.withheld | self.policy.ungranted:
                 clear = [c.name for c in self.policy.columns if not c.masked and c.field.type != "geometry"]
                 why = f"unknown parameter {name!r}; filter on one of: {', '.join(clear)}"
                 raise InputError(why, column=name, rule="filter")

@@ -64,6 +64,7 @@ class Context:
     contracts: Contracts
     key: ApiKey | None = None
     """The key the caller presented (None: anonymous)."""
+    request_id: str | None = None
 
     def visible(self, ds: Dataset) -> bool:
         return permissions.can_read(self.caller, ds)

@@ -91,7 +91,8 @@ def _run(act: Action, request: Request, params: dict[str, Any], key: str | None)
             except NotAuthorized as exc:
                 raise ActionError(403, "Authorization Error", str(exc)) from None
             caller = row.client
-        ctx = Context(session, settings, caller, request.app.state.store, request.app.state.contracts, row)
+        rid = getattr(request.state, "request_id", None)
+        ctx = Context(session, settings, caller, request.app.state.store, request.app.state.contracts, row, rid)
         return act.fn(ctx, params)
 
 

@@ -7,9 +7,11 @@ out of the hub apply one policy.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
+from access import audit, grants
 from access.policy import Column, policy_for
 from access.query import Direction, PageQuery
 from catalog import lookup, permissions
@@ -101,7 +103,7 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise ActionError(403, "Authorization Error", f"User not authorized to read resource {resource_id}")
     if not (ds.from_contract and res.generated and ds.versions):
         raise ActionError(404, "Not Found Error", f'Resource "{resource_id}" was not found.')
-    policy = policy_for(ctx.caller, ds, ctx.contracts.get(ds.key))
+    policy = policy_for(ctx.caller, ds, ctx.contracts.get(ds.key), grants.active(ctx.session, ctx.caller, ds.key))
     chosen = policy.select(records.field_names(_field_names(params.get("fields"))))
     limit = as_int(params, "limit", LIMIT_DEFAULT, maximum=LIMIT_MAX)
     offset = as_int(params, "offset", 0)
@@ -114,9 +116,21 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         limit=limit,
         offset=offset,
     )
-    _, cur = ctx.store.cursor(ds.key)
+    head, cur = ctx.store.cursor(ds.key)
     sql, values = query.sql()
     rows = cur.execute(sql, values).fetchall()
+    event = audit.served(
+        "datastore_search",
+        ctx.caller,
+        policy,
+        chosen,
+        len(rows),
+        version=head.version,
+        snapshot_id=head.snapshot_id,
+        request_id=ctx.request_id,
+        query=json.dumps(params, sort_keys=True, default=str),
+    )
+    audit.write(ctx.session, ctx.settings, event)
     names = ["_id", *[c.name for c in chosen]]
     out: dict[str, Any] = {
         "resource_id": resource_id,

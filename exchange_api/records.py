@@ -11,15 +11,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from access import audit, grants
 from access.policy import policy_for
 from access.query import MAX_ROW, PageQuery
 from catalog import service
 from catalog.ckan import version_dict
 from catalog.models import ApiClient, Dataset
-from exchange_api.deps import Contracts, get_contracts, get_session, get_store, require_client
+from exchange_api.deps import Contracts, get_contracts, get_session, get_settings, get_store, require_client
 from exchange_api.responses import JSONResponse
 from hub import limits
 from hub.errors import InputError
+from hub.settings import Settings
 from warehouse.serving import Store
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
@@ -57,7 +59,7 @@ def show_dataset(
     contracts: Contracts = Depends(get_contracts),
 ) -> JSONResponse:
     ds = service.dataset(s, ref)
-    policy = policy_for(caller, ds, contracts.get(ds.key))
+    policy = policy_for(caller, ds, contracts.get(ds.key), grants.active(s, caller, ds.key))
     body = _summary(ds) | {
         "fields": [c.describe() for c in policy.columns],
         "versions": [version_dict(v) for v in ds.versions],
@@ -108,10 +110,11 @@ def records(
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
+    settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """Filter by any field you receive in clear with ``?field=value``. Sensitive fields are masked."""
     ds = service.dataset(s, ref)
-    policy = policy_for(caller, ds, contracts.get(ds.key))
+    policy = policy_for(caller, ds, contracts.get(ds.key), grants.active(s, caller, ds.key))
     chosen = policy.select(field_names(fields))
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     pinned, after = decode_cursor(cursor) if cursor else (None, 0)
@@ -129,4 +132,16 @@ def records(
         "records": [dict(zip(names, r[1:], strict=True)) for r in page],
         "next_cursor": next_cursor,
     }
+    event = audit.served(
+        "records",
+        caller,
+        policy,
+        chosen,
+        len(page),
+        version=head.version,
+        snapshot_id=head.snapshot_id,
+        request_id=getattr(request.state, "request_id", None),
+        query=str(request.query_params),
+    )
+    audit.write(s, settings, event)
     return JSONResponse(body)

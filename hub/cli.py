@@ -314,13 +314,33 @@ def keys_list(
             typer.echo("no keys")
 
 
+DEMO_STEWARD = "demo-steward"
+
+
 def _demo_key(settings: Settings) -> str:
+    """The demo application's key, with a steward's grant on the residents (有条件共享): every
+    field, sensitive ones masked, for 30 days."""
+    from access import grants
     from catalog import clients, db
+    from contracts import model
 
     with db.session(settings.db_url) as s:
         client = clients.ensure_client(s, DEMO_CLIENT, role="consumer", organization="演示应用 demo")
         clients.revoke_keys(s, client, label="demo")
-        return clients.issue_key(s, client, label="demo")
+        key = clients.issue_key(s, client, label="demo", lifetime_days=settings.key_lifetime_days)
+        if not grants.active(s, client, DEMO_DATASET):
+            steward = clients.ensure_client(s, DEMO_STEWARD, role="steward")
+            contract = model.find(settings.contracts_dir, DEMO_DATASET)
+            grants.create(
+                s,
+                client,
+                contract,
+                steward,
+                fields=(),
+                purpose="演示 demo: browsing the residents through the exchange API",
+                expires=dt.date.today() + dt.timedelta(days=30),
+            )
+        return key
 
 
 def _demo_summary(settings: Settings, key: str) -> str:

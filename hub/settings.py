@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     upload_quota_bytes: int = Field(default=8 << 30, ge=1)
     """Bytes one client may upload in any 24 hours: 8 GiB."""
 
+    audit_key_file: Path | None = None
+    """HMAC key signing the audit log's anchors, kept outside the database; default HUB_HOME/audit.key."""
+
     key_lifetime_days: int = Field(default=365, ge=0)
     """Days a new API key stays valid; 0 issues keys that never expire (not recommended)."""
 
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
 
     keep_alive_seconds: int = Field(default=5, ge=1, le=600)
     """How long an idle keep-alive connection stays open."""
+
+    @property
+    def audit_key_path(self) -> Path:
+        return (self.audit_key_file or self.resolved_home / "audit.key").expanduser()
 
     @property
     def resolved_home(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from access import grants
 from catalog import clients, db
 from contracts import model
 from generator.residents import Manifest, generate
@@ -22,6 +23,38 @@ def publish_export(settings: Settings, name: str, **kwargs: object) -> Manifest:
     return manifest
 
 
-def new_key(settings: Settings, client: str, role: str = "consumer") -> str:
+def new_key(settings: Settings, client: str, role: str = "consumer", *, granted: str | None = DATASET) -> str:
+    """A key for a new client; ``granted`` (the residents by default) gets a grant of every field."""
     with db.session(settings.db_url) as s:
-        return clients.issue_key(s, clients.ensure_client(s, client, role=role))
+        key = clients.issue_key(s, clients.ensure_client(s, client, role=role))
+    if granted:
+        grant(settings, client, granted)
+    return key
+
+
+def grant(
+    settings: Settings,
+    client: str,
+    dataset: str = DATASET,
+    *,
+    fields: tuple[str, ...] = (),
+    clear: tuple[str, ...] = (),
+    rows: str | None = None,
+    days: int = 30,
+) -> str:
+    """A steward's grant to ``client`` on ``dataset`` (all grantable fields unless ``fields``); its id."""
+    with db.session(settings.db_url) as s:
+        steward = clients.ensure_client(s, "steward-of-grants", role="steward")
+        contract = model.find(settings.contracts_dir, dataset)
+        made = grants.create(
+            s,
+            clients.client(s, client),
+            contract,
+            steward,
+            fields=fields,
+            clear_fields=clear,
+            row_filter=rows,
+            purpose="tests of the exchange API",
+            expires=dt.date.today() + dt.timedelta(days=days),
+        )
+        return made.id

@@ -16,7 +16,7 @@ import ckanapi
 import httpx
 import pytest
 
-from catalog import clients, db
+from catalog import db
 from contracts import model
 from generator.residents import Manifest, generate
 from hub import airflow_env
@@ -24,6 +24,7 @@ from hub.settings import Settings
 from ingest.dag_factory import dag_id
 from ingest.steps import inbox_folder
 from tests.conftest import LiveServer
+from tests.published import new_key
 from warehouse import duck, tables
 
 pytestmark = pytest.mark.airflow
@@ -146,10 +147,14 @@ def test_catalogue_lists_the_version(first_run: Run) -> None:
     assert {f["name"]: f["classification"] for f in pkg["fields"]}["id_number"] == "sensitive"
 
 
+def _key_without_grant(settings: Settings, client: str) -> str:
+    return new_key(settings, client, granted=None)
+
+
 def _key(settings: Settings, client: str) -> str:
+    """A consumer key with a grant on the residents (有条件共享: read under a grant)."""
     db.migrate(settings.db_url)
-    with db.session(settings.db_url) as s:
-        return clients.issue_key(s, clients.ensure_client(s, client))
+    return new_key(settings, client)
 
 
 def test_api_returns_masked_records_with_a_key_and_401_without(first_run: Run) -> None:
@@ -158,6 +163,9 @@ def test_api_returns_masked_records_with_a_key_and_401_without(first_run: Run) -
         url = "/api/v1/datasets/population-residents/records"
         assert http.get(url).status_code == 401
         assert http.get(url, headers={"X-API-Key": "hub_wrong"}).status_code == 401
+        ungranted = _key_without_grant(first_run.settings, "no-grant-app")
+        refused = http.get(url, headers={"X-API-Key": ungranted})
+        assert refused.status_code == 403 and "/api/v1/access-requests" in refused.json()["error"]["message"]
         page = http.get(url, params={"limit": 5}, headers={"X-API-Key": key})
         assert page.status_code == 200, page.text
         records = page.json()["records"]

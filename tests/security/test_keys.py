@@ -20,7 +20,7 @@ from hub.errors import HubError
 from hub.settings import Settings
 from tests.catalog.sites import Site, site
 
-RECORDS = "/api/v1/datasets/population-residents/records"
+RECORDS = "/api/v1/datasets"  # any route that needs a key
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from hub.settings import Settings
 from ingest import steps
 from standards import gb11643
 from tests.conftest import LiveServer
-from tests.published import new_key
+from tests.published import grant, new_key
 
 PEOPLE = 600
 DATASETS = (residents.DATASET, households.DATASET)
@@ -138,7 +138,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[population
         for file in steps.discover(module.DATASET, settings):
             steps.check(module.DATASET, file, settings, today=dt.date(2026, 11, 1))
         steps.register(module.DATASET, steps.publish(module.DATASET, settings), settings)
-    key = new_key(settings, "curious-app")
+    key = new_key(settings, "curious-app")  # granted every residents field (masked), and the households:
+    grant(settings, "curious-app", households.DATASET)
     with LiveServer(settings) as server, httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as http:
         yield pop, {d: _records(http, d) for d in DATASETS}
 
