@@ -193,8 +193,11 @@ def served(
 
 
 def write(s: Session, settings: Settings, event: Event) -> AuditRecord:
-    """Append ``event`` with the hub's anchor key (what the data routes call)."""
-    return append(s, event, settings.audit_key_path)
+    """Append ``event`` with the hub's anchor key and commit: the record is durable before the
+    data leaves (what the data routes call, after reading and before answering)."""
+    row = append(s, event, settings.audit_key_path)
+    s.commit()
+    return row
 
 
 def append(s: Session, event: Event, key_path: Path) -> AuditRecord:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from access import rowfilter
 from catalog.models import ApiClient, Base, utcnow
 from contracts.model import Classification, Contract
-from hub.errors import BadParameter, Forbidden, HubError, NotFound
+from hub.errors import BadParameter, Conflict, Forbidden, NotFound
 
 REPLY_WORKING_DAYS = 10
 MAX_GRANT_DAYS = 3 * 366
@@ -33,10 +33,6 @@ class RequestStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     denied = "denied"
-
-
-class Conflict(HubError):
-    """The request is not in a state that allows this (already decided)."""
 
 
 class AccessRequest(Base):
@@ -182,10 +178,17 @@ def request(s: Session, request_id: str) -> AccessRequest:
     return found
 
 
-def pending(s: Session) -> list[AccessRequest]:
-    """Pending requests, oldest first (the order a steward answers them in)."""
-    q = select(AccessRequest).where(AccessRequest.status == RequestStatus.pending.value)
-    return list(s.scalars(q.order_by(AccessRequest.created)))
+def requests(
+    s: Session, *, client: ApiClient | None = None, status: RequestStatus | None = None
+) -> list[AccessRequest]:
+    """Requests, pending ones first and oldest first (the order a steward answers them in)."""
+    q = select(AccessRequest)
+    if client is not None:
+        q = q.where(AccessRequest.client_id == client.id)
+    if status is not None:
+        q = q.where(AccessRequest.status == status.value)
+    rows = list(s.scalars(q.order_by(AccessRequest.created)))
+    return sorted(rows, key=lambda r: r.status != RequestStatus.pending.value)
 
 
 def _decidable(req: AccessRequest, steward: ApiClient) -> None:

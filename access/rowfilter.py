@@ -52,7 +52,11 @@ class RowFilterError(BadParameter):
     """A row filter that is not a plain condition on the dataset's own clear columns."""
 
     def __init__(self, message: str):
-        super().__init__(message, column="rows", rule="row_filter")
+        super().__init__(
+            message if message.startswith("the row filter") else f"row filter: {message}",
+            column="rows",
+            rule="row_filter",
+        )
 
 
 def _column_and_values(node: exp.Expression) -> None:

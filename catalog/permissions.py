@@ -9,7 +9,7 @@ Reading: datasets whose open type is 不予开放 are private, shown to identifi
 from __future__ import annotations
 
 from catalog.models import ApiClient, Dataset, Organization
-from hub.errors import NotAuthorized
+from hub.errors import Forbidden, NotAuthorized
 
 
 def is_steward(caller: ApiClient | None) -> bool:
@@ -33,26 +33,31 @@ def can_read(caller: ApiClient | None, ds: Dataset) -> bool:
 
 def require_steward(caller: ApiClient | None, what: str) -> None:
     if not is_steward(caller):
-        raise NotAuthorized(f"User {_who(caller)} not authorized to {what}: a data steward's key is needed")
+        raise _refused(caller, f"User {_who(caller)} not authorized to {what}: a data steward's key is needed")
 
 
 def require_edit(caller: ApiClient | None, org: Organization, what: str) -> None:
     if not can_edit(caller, org):
-        raise NotAuthorized(
-            f"User {_who(caller)} not authorized to {what}: needs a steward, or a publisher of {org.title}"
+        raise _refused(
+            caller, f"User {_who(caller)} not authorized to {what}: needs a steward, or a publisher of {org.title}"
         )
 
 
 def require_editor(caller: ApiClient | None, what: str) -> None:
     """A steward or a publisher: the roles that change the catalogue at all."""
     if caller is None or caller.role not in ("steward", "publisher"):
-        raise NotAuthorized(f"User {_who(caller)} not authorized to {what}: needs a steward or a publisher")
+        raise _refused(caller, f"User {_who(caller)} not authorized to {what}: needs a steward or a publisher")
 
 
 def require_key(caller: ApiClient | None, what: str) -> ApiClient:
     if caller is None:
         raise NotAuthorized(f"an API key is required to {what}")
     return caller
+
+
+def _refused(caller: ApiClient | None, message: str) -> NotAuthorized:
+    """401 for an anonymous caller (who are you?), 403 for a known one (not allowed)."""
+    return NotAuthorized(message) if caller is None else Forbidden(message)
 
 
 def _who(caller: ApiClient | None) -> str:

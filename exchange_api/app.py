@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from catalog import db
-from exchange_api import ckan_api, records
+from exchange_api import access_api, ckan_api, records
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
 from exchange_api.headers import SecurityHeaders
@@ -61,4 +61,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(ckan_api.router)
     app.include_router(records.router)
+    app.include_router(access_api.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from exchange_api.responses import JSONResponse
-from hub.errors import Forbidden, HubError, InputError, NotAuthorized, NotFound, TooLarge, VersionGone
+from hub.errors import Conflict, Forbidden, HubError, InputError, NotAuthorized, NotFound, TooLarge, VersionGone
 
 STATUS: dict[type[HubError], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
@@ -13,6 +13,7 @@ STATUS: dict[type[HubError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     VersionGone: (410, "version_gone"),
     TooLarge: (413, "too_large"),
+    Conflict: (409, "conflict"),
     InputError: (400, "bad_request"),
 }
 

@@ -73,3 +73,7 @@ class BadParameter(InputError):
         self.file, self.row, self.column, self.rule = None, None, column, rule
         self.detail = message
         Exception.__init__(self, message)
+
+
+class Conflict(HubError):
+    """The thing is not in a state that allows this (HTTP 409), e.g. a request already decided."""
