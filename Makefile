@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 ROWS ?= 7000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto --dist loadfile
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: setup demo test lint bench clean help
