@@ -1,0 +1,176 @@
+"""The BOLA matrix: clients of three organizations and every role × datasets of every sharing type ×
+every data path → exactly the expected allow / deny and masked / clear fields.
+
+It also walks the OpenAPI routes and the CKAN action list: a new route that returns a dataset's
+data, or a new datastore action, fails here until it is added to the matrix (so no path can
+forget the policy unnoticed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from catalog import clients, db
+from contracts import model
+from exchange_api.app import create_app
+from exchange_api.ckan_actions import ACTIONS
+from generator import grids, households, population, residents
+from hub.settings import Settings
+from ingest import steps
+from tests.conftest import LiveServer
+from tests.published import grant
+
+POLICE, CIVIL, GRID_CENTRE = "11010100001", "11010100003", "区网格中心"
+DATASETS = {  # dataset id: sharing type in this hub (households made 不予共享 for the matrix)
+    residents.DATASET: "有条件共享",
+    households.DATASET: "不予共享",
+    grids.DATASET: "无条件共享",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str
+    organization: str | None
+    grants: tuple[str, ...] = ()
+
+
+CALLERS = {
+    "steward": Caller("steward", None),
+    "police-publisher": Caller("publisher", POLICE),
+    "civil-publisher": Caller("publisher", CIVIL),
+    "granted-analyst": Caller("analyst", GRID_CENTRE, (residents.DATASET, households.DATASET)),
+    "granted-consumer": Caller("consumer", GRID_CENTRE, (residents.DATASET,)),
+    "plain-consumer": Caller("consumer", GRID_CENTRE),
+}
+
+
+def allowed(name: str, dataset: str) -> bool:
+    caller, sharing = CALLERS[name], DATASETS[dataset]
+    owner = {residents.DATASET: POLICE, households.DATASET: CIVIL, grids.DATASET: "11010100007"}[dataset]
+    privileged = caller.role == "steward" or caller.organization == owner
+    if sharing == "不予共享":
+        return privileged
+    if sharing == "有条件共享":
+        return privileged or dataset in caller.grants
+    return True
+
+
+GRANTED = {
+    residents.DATASET: ("street_code", "grid_code", "id_number"),
+    households.DATASET: ("household_no", "grid_code", "id_number"),
+}
+DATA_ROUTES = {
+    ("GET", "/api/v1/datasets/{ref}/records"),
+    ("GET", "/api/v1/datasets/{ref}"),
+    ("POST", "/api/v1/datasets/{ref}/verify"),
+}
+METADATA_ROUTES = {("GET", "/dataset/{ref}.{fmt}")}
+"""Catalogue metadata (DCAT): no records; private datasets follow the catalogue's visibility."""
+DATA_ACTIONS = {"datastore_search"}
+"""Every path that returns a dataset's data; the matrix below calls each of them."""
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
+    root = Path(tmp_path_factory.mktemp("bola"))
+    folder = root / "contracts"
+    shutil.copytree(Settings().contracts_dir, folder)
+    path = folder / f"{households.DATASET}.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("value: 有条件共享}", "value: 不予共享}"), encoding="utf-8"
+    )
+    settings = Settings(home=root / "hub", contracts_dir=folder)
+    settings.ensure_dirs()
+    pop = population.make(120, random.Random(3))
+    writers = {
+        residents.DATASET: ("r.csv", lambda p: residents.export(p, pop, bad_share=0.0, rng=random.Random(1))),
+        households.DATASET: ("h.csv", lambda p: households.export(p, pop, bad_share=0.0, rng=random.Random(2))),
+        grids.DATASET: ("g.geojson", grids.export),
+    }
+    for dataset, (name, write) in writers.items():
+        write(steps.inbox_folder(settings, model.find(folder, dataset)) / name)
+        for file in steps.discover(dataset, settings):
+            steps.check(dataset, file, settings, today=dt.date(2026, 11, 1))
+        steps.register(dataset, steps.publish(dataset, settings), settings)
+    keys = {}
+    with db.session(settings.db_url) as s:
+        for name, c in CALLERS.items():
+            keys[name] = clients.issue_key(s, clients.ensure_client(s, name, role=c.role, organization=c.organization))
+    for name, c in CALLERS.items():
+        for dataset in c.grants:
+            grant(settings, name, dataset, fields=GRANTED[dataset])
+    with LiveServer(settings) as server:
+        with httpx.Client(base_url=server.url) as http:
+            resources = {}
+            for dataset in DATASETS:
+                pkg = http.get(
+                    "/api/3/action/package_show",
+                    params={"id": dataset.replace(".", "-")},
+                    headers={"X-API-Key": keys["steward"]},
+                ).json()["result"]
+                resources[dataset] = next(r["id"] for r in pkg["resources"] if r.get("datastore_active"))
+        yield server.url, keys, resources
+
+
+def test_the_matrix_covers_every_data_route_and_action() -> None:
+    spec = create_app(Settings()).openapi()
+    dataset_routes = {
+        (method.upper(), path) for path, ops in spec["paths"].items() if "{ref}" in path for method in ops
+    }
+    assert dataset_routes == DATA_ROUTES | METADATA_ROUTES, "a new route reads a dataset: add it to the matrix"
+    assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
+
+
+def _verify_body(dataset: str) -> dict:
+    key = {residents.DATASET: "id_number", households.DATASET: "household_no", grids.DATASET: "grid_code"}[dataset]
+    return {"match": {key: "0"}}
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("name", list(CALLERS))
+def test_every_caller_on_every_dataset_and_path(hub: tuple, name: str, dataset: str) -> None:
+    url, keys, resources = hub
+    ref = dataset.replace(".", "-")
+    expected = 200 if allowed(name, dataset) else 403
+    with httpx.Client(base_url=url, headers={"X-API-Key": keys[name]}) as http:
+        answers = {
+            "records": http.get(f"/api/v1/datasets/{ref}/records", params={"limit": 3}),
+            "detail": http.get(f"/api/v1/datasets/{ref}"),
+            "verify": http.post(f"/api/v1/datasets/{ref}/verify", json=_verify_body(dataset)),
+            "datastore_search": http.get(
+                "/api/3/action/datastore_search", params={"resource_id": resources[dataset], "limit": 3}
+            ),
+        }
+    for path, answer in answers.items():
+        assert answer.status_code == expected, (name, dataset, path, answer.text[:200])
+    if expected == 403:
+        return
+    records = answers["records"].json()["records"]
+    assert records, (name, dataset)
+    caller = CALLERS[name]
+    granted_only = dataset in caller.grants and not (caller.role == "steward" or caller.role == "publisher")
+    if granted_only:
+        assert set(records[0]) == set(GRANTED[dataset])
+    if "id_number" in records[0]:
+        assert all(set(r["id_number"][6:]) == {"*"} for r in records), "masked for every caller without clear"
+    if dataset == residents.DATASET and not granted_only:
+        assert all(r["name"] and set(r["name"][1:]) <= {"*"} for r in records)
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_anonymous_callers_read_nothing(hub: tuple, dataset: str) -> None:
+    url, _, resources = hub
+    ref = dataset.replace(".", "-")
+    assert httpx.get(f"{url}/api/v1/datasets/{ref}/records").status_code == 401
+    assert httpx.post(f"{url}/api/v1/datasets/{ref}/verify", json=_verify_body(dataset)).status_code == 401
+    answer = httpx.get(f"{url}/api/3/action/datastore_search", params={"resource_id": resources[dataset]})
+    assert answer.status_code in (401, 403) and answer.json()["success"] is False
