@@ -45,7 +45,8 @@ class Question:
                 f"a verify question names one record: include an identifying field ({', '.join(keys)})",
                 column="match",
             )
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         for name, value in self.values.items():
             field = by_name[name]
             if field.type == "geometry":

@@ -168,7 +168,7 @@ def _lift_extras(data: dict[str, Any]) -> dict[str, Any]:
     extras = data.get("extras") or []
     if not isinstance(extras, list):
         return out
-    keys = [e.get("key") for e in extras if isinstance(e, dict)]
+    keys = [str(e.get("key")) for e in extras if isinstance(e, dict)]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise ValidationFailed({"extras": [f"Duplicate key {dupes[0]!r}"]})

@@ -255,7 +255,7 @@ def verify(
         snapshot_id=str(head.snapshot_id),
         purpose=policy.purpose,
         request_id=getattr(request.state, "request_id", None),
-        query=sql + "|" + "|".join(params),
+        query=sql + "|" + "|".join(str(p) for p in params),
     )
     audit.write(s, settings, event)
     return JSONResponse({"dataset": ds.name, "snapshot_id": str(head.snapshot_id), "match": bool(found)})
