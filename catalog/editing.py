@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog import activity, inputs, lookup, permissions, profile, service
+from catalog import activity, inputs, lookup, permissions, profile, service, uploads
 from catalog.ckan import package_dict
 from catalog.errors import ValidationFailed, invalid
 from catalog.inputs import PackageIn
@@ -206,8 +206,7 @@ def _sync_resources(s: Session, ds: Dataset, specs: list[inputs.ResourceIn] | No
             continue
         res = current.pop(spec.id, None) if spec.id else None
         if res is None:
-            free = spec.id and s.get(Resource, spec.id) is None
-            res = Resource(id=spec.id if free else str(uuid.uuid4()), created=utcnow(), generated=False)
+            res = Resource(id=uploads.new_resource_id(s, spec.id), created=utcnow(), generated=False)
         _fill_resource(res, spec)
         kept.append(res)
     for pos, res in enumerate(kept):
@@ -292,12 +291,15 @@ def delete_package(s: Session, ds: Dataset, caller: ApiClient | None) -> None:
     activity.record(s, ds, activity.DELETED, f"deleted by {caller.name if caller else 'the hub'}", by=caller)
 
 
-def add_resource(s: Session, ds: Dataset, data: dict[str, Any], caller: ApiClient | None) -> Resource:
+def add_resource(
+    s: Session, ds: Dataset, data: dict[str, Any], caller: ApiClient | None, *, resource_id: str | None = None
+) -> Resource:
+    """A new resource; ``resource_id`` is one already chosen with ``uploads.new_resource_id`` (a file
+    was stored under it), else the id is chosen here the same way."""
     permissions.require_edit(caller, ds.organization, f"add resources to {ds.name}")
     spec = inputs.resource(data)
     before = _snapshot(ds)
-    free = spec.id and s.get(Resource, spec.id) is None
-    res = Resource(id=spec.id if free else str(uuid.uuid4()), created=utcnow(), generated=False)
+    res = Resource(id=resource_id or uploads.new_resource_id(s, spec.id), created=utcnow(), generated=False)
     position = s.scalar(select(func.max(Resource.position)).where(Resource.dataset_id == ds.id))
     res.position = (position if position is not None else -1) + 1
     _fill_resource(res, spec)

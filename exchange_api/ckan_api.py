@@ -72,7 +72,7 @@ def _admit_files(request: Request, key: str | None) -> None:
             caller = clients.authenticate(session, key)
         except NotAuthorized as exc:
             raise ActionError(403, "Authorization Error", str(exc)) from None
-        allowed = uploads.limit_for(settings, caller) + MULTIPART_OVERHEAD
+        allowed = uploads.receivable(session, settings, caller) + MULTIPART_OVERHEAD  # role limit and quota left
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > allowed:
         raise ActionError(

@@ -7,7 +7,6 @@ the file is queued for the contract pipeline, never written to the warehouse her
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -91,12 +90,10 @@ def _submit(ctx: Context, ds: Dataset, res: Resource, upload: uploads.Incoming) 
     }
 
 
-def _stored(
-    ctx: Context, ds: Dataset, rid: str, upload: uploads.Incoming, replaces: str | None = None
-) -> dict[str, Any]:
+def _stored(ctx: Context, ds: Dataset, rid: str, upload: uploads.Incoming) -> dict[str, Any]:
     permissions.require_edit(ctx.caller, ds.organization, f"upload files to {ds.name}")
     caller = permissions.require_key(ctx.caller, f"upload files to {ds.name}")
-    name, size, mimetype = uploads.store(ctx.session, ctx.settings, ds, rid, upload, caller, replaces)
+    name, size, mimetype = uploads.store(ctx.session, ctx.settings, ds, rid, upload, caller)
     url = f"/dataset/{ds.id}/resource/{rid}/download/{name}"
     return {"url": url, "url_type": "upload", "size": size, "mimetype": mimetype}
 
@@ -116,12 +113,12 @@ def resource_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     upload = _upload(params)
     if upload is not None and ds.from_contract:
         return _submit(ctx, ds, _target(ds), upload)
-    data = {k: v for k, v in params.items() if k != "upload"}
+    rid = uploads.new_resource_id(ctx.session, wanted)
+    data = {k: v for k, v in params.items() if k != "upload"} | {"id": rid}
     if upload is not None:
-        data["id"] = wanted if wanted and ctx.session.get(Resource, wanted) is None else str(uuid.uuid4())
-        data |= _stored(ctx, ds, data["id"], upload)
+        data |= _stored(ctx, ds, rid, upload)
         data.setdefault("name", upload.filename)
-    res = editing.add_resource(ctx.session, ds, data, ctx.caller)
+    res = editing.add_resource(ctx.session, ds, data, ctx.caller, resource_id=rid)
     return resource_dict(res, ctx.settings.base_url)
 
 
@@ -132,8 +129,7 @@ def _change_resource(ctx: Context, params: dict[str, Any], *, patch: bool) -> di
         return _submit(ctx, res.dataset, res, upload)
     data = {k: v for k, v in params.items() if k != "upload"}
     if upload is not None:
-        previous = (res.url or "") if res.extra.get("url_type") == "upload" else ""
-        data |= _stored(ctx, res.dataset, res.id, upload, previous.rsplit("/", 1)[-1] or None)
+        data |= _stored(ctx, res.dataset, res.id, upload)
     editing.update_resource(ctx.session, res, data, ctx.caller, patch=patch)
     return resource_dict(res, ctx.settings.base_url)
 

@@ -35,7 +35,5 @@ def download(
     require_shared(caller, res.dataset, sharing_of(res.dataset))
     if filename != (res.url or "").rsplit("/", 1)[-1]:
         raise NotFound(f"file {filename} not found for resource {resource_id}")
-    path = uploads.stored_file(settings, resource_id, filename)
-    if not path.is_file():
-        raise NotFound(f"file {filename} not found for resource {resource_id}")
+    path = uploads.stored_file(s, settings, res, filename)
     return FileResponse(path, media_type=res.extra.get("mimetype"), filename=path.name)

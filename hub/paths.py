@@ -79,9 +79,13 @@ def canonical_id(value: object, *, what: str = "id") -> str:
 
 
 def safe_name(filename: str | None, default: str = "upload") -> str:
-    """A file name made from a caller's: its last component, odd characters replaced, trimmed."""
+    """A file name made from a caller's: its last component, odd characters replaced, trimmed to
+    :data:`MAX_PART` bytes (from the end of the stem, so a short suffix such as ``.csv`` stays)."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = _SAFE.sub("_", name).lstrip("._") or default
-    while len(name.encode("utf-8")) > MAX_PART:
-        name = name[:-1]
-    return name
+    stem, dot, suffix = name.rpartition(".")
+    if not stem or len(suffix) > 10:
+        stem, dot, suffix = name, "", ""
+    while len(f"{stem}{dot}{suffix}".encode()) > MAX_PART:
+        stem = stem[:-1]
+    return f"{stem}{dot}{suffix}"
