@@ -89,7 +89,10 @@ def issue_key(
     """Create a key and return it; only its hash is stored, so this is the one time it is seen.
 
     ``lifetime_days`` None or 0 makes a key that never expires (reserved for operators' choice);
-    ``minted_by`` is the key whose holder asked for this one.
+    ``minted_by`` is the key whose holder asked for this one. A child never outlives its minting
+    key: after the insert (which opens the write transaction) the minting key is read again,
+    locked, so a revocation committed since the caller authenticated refuses the child, and a
+    revocation that comes later waits for this transaction and then finds the child.
     """
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(days=lifetime_days) if lifetime_days else None
@@ -105,6 +108,15 @@ def issue_key(
         )
     )
     s.flush()
+    if minted_by is not None:
+        _check_live(
+            s.scalar(
+                select(ApiKey)
+                .where(ApiKey.id == minted_by.id)
+                .with_for_update(read=True)  # PostgreSQL: a concurrent revocation waits for us
+                .execution_options(populate_existing=True)
+            )
+        )
     return key
 
 
@@ -140,7 +152,10 @@ def _aware(when: dt.datetime) -> dt.datetime:
 
 def authenticate_key(s: Session, key: str) -> ApiKey:
     """The live key row for ``key``: unknown and revoked keys get one message, expired keys say so."""
-    row = s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    return _check_live(s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))))
+
+
+def _check_live(row: ApiKey | None) -> ApiKey:
     if row is None or row.revoked_at is not None:
         raise NotAuthorized(UNKNOWN_KEY)
     if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
@@ -159,6 +174,22 @@ def client(s: Session, name: str) -> ApiClient:
     if found is None:
         raise NotFound(f"client {name!r} not found")
     return found
+
+
+def state(key: ApiKey) -> str:
+    """``live``, ``revoked`` or ``expired``."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+        return "expired"
+    return "live"
+
+
+def prefixes(s: Session, ids: set[str]) -> dict[str, str]:
+    """The visible prefixes of the keys with these ids (to name a minting key)."""
+    if not ids:
+        return {}
+    return dict(s.execute(select(ApiKey.id, ApiKey.prefix).where(ApiKey.id.in_(ids))).tuples().all())
 
 
 def all_keys(s: Session, name: str | None = None) -> list[ApiKey]:

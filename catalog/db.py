@@ -3,9 +3,18 @@
 One engine per database URL per process. SQLite runs in WAL mode (readers never block the one
 writer) with a 30-second busy timeout, so a writer waits for another process's write (the CLI
 beside the server, two API workers) instead of failing, and ``synchronous=NORMAL``, which in
-WAL mode loses no committed transaction on a crash of the process. Reads run outside write
-locks; a write transaction starts at its first statement that writes. After ``fork`` the child
-drops the parent's pooled connections (they must never be shared across processes).
+WAL mode loses no committed transaction on a crash of the process.
+
+Write transactions are ``BEGIN IMMEDIATE``: pysqlite opens the transaction just before the first
+writing statement, and asks for the write lock at once (waiting up to the busy timeout), so a
+transaction never holds a stale read snapshot it cannot upgrade. Reads before that first write
+run outside any transaction and take no lock, so read-only requests never queue behind writers.
+Code that must decide a write on what it read (a key minted from a key that may be revoked
+meanwhile) re-reads inside the write transaction: see :func:`catalog.clients.issue_key`.
+
+Migrations run in one transaction that holds the write lock (SQLite) or an advisory lock
+(PostgreSQL), so processes starting together on a new database migrate it once. After ``fork``
+the child drops the parent's pooled connections (they must never be shared across processes).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x4855_4244  # PostgreSQL advisory lock id held while migrating ("HUBD")
 _engines: dict[str, Engine] = {}
 
 
@@ -34,7 +44,11 @@ def engine(url: str) -> Engine:
 
 def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
-        eng = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        eng = create_engine(
+            url,
+            # pysqlite's implicit BEGIN before the first write becomes BEGIN IMMEDIATE
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": "IMMEDIATE"},
+        )
 
         @event.listens_for(eng, "connect")
         def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
@@ -68,6 +82,10 @@ def migrate(url: str) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     with engine(url).begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # one migrating process at a time; DDL included
+        elif conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     _migrated.add(url)

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from hub.errors import ConfigError
-from hub.settings import Settings
+from hub.settings import Settings, private_files
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -36,6 +36,7 @@ def configure(settings: Settings) -> None:
     env = airflow_env(settings)
     if "airflow" in sys.modules and os.environ.get("AIRFLOW_HOME") != env["AIRFLOW_HOME"]:
         raise ConfigError("airflow was imported before the hub configured it; call configure() first")
+    private_files()  # Airflow's database, logs and what the tasks write: owner-only
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     home_changed = os.environ.get("HUB_HOME") != env["HUB_HOME"]
     os.environ.update(env)

@@ -63,6 +63,17 @@ def _mount_catalog() -> None:
 _mount_catalog()
 
 
+def _mount_access() -> None:
+    from hub.access_cli import audit_app, grants_app, requests_app
+
+    app.add_typer(requests_app, name="requests")
+    app.add_typer(grants_app, name="grants")
+    app.add_typer(audit_app, name="audit")
+
+
+_mount_access()
+
+
 RESIDENTS_AT_SCALE_1 = 700_000
 
 
@@ -294,24 +305,30 @@ def keys_list(
     client: Annotated[str | None, typer.Argument(help="Only this client's keys.")] = None,
     revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys.")] = False,
 ) -> None:
-    """Keys by client: prefix, label, role, organization, dates, minting key. Never the key itself."""
+    """Keys by client: prefix, label, role, dates, the key that minted it. Never a key or its hash."""
     from catalog import clients, db
 
     settings = _settings()
     db.migrate(settings.db_url)
     with db.session(settings.db_url) as s:
         rows = [k for k in clients.all_keys(s, client) if revoked or k.revoked_at is None]
-        typer.echo(f"{'client':<24} {'role':<10} {'prefix':<12} {'label':<14} {'created':<10} {'expires':<10} state")
+        parents = clients.prefixes(s, {k.minted_by for k in rows if k.minted_by})
+        typer.echo(
+            f"{'client':<24} {'role':<10} {'prefix':<12} {'label':<14} {'created':<10} {'expires':<10} "
+            f"{'revoked':<10} {'minted by':<12} state"
+        )
         for k in rows:
-            state = "revoked" if k.revoked_at else "live"
-            if k.minted_by:
-                state += f" (minted by key {k.minted_by[:8]})"
             typer.echo(
                 f"{k.client.name:<24} {k.client.role:<10} {k.prefix:<12} {k.label[:14]:<14} "
-                f"{k.created:%Y-%m-%d} {f'{k.expires_at:%Y-%m-%d}' if k.expires_at else 'never':<10} {state}"
+                f"{_day(k.created):<10} {_day(k.expires_at) or 'never':<10} {_day(k.revoked_at) or '-':<10} "
+                f"{parents.get(k.minted_by or '', '-'):<12} {clients.state(k)}"
             )
         if not rows:
             typer.echo("no keys")
+
+
+def _day(when: dt.datetime | None) -> str:
+    return f"{when:%Y-%m-%d}" if when else ""
 
 
 DEMO_STEWARD = "demo-steward"

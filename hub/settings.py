@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         return (self.airflow_home_dir or self.path("airflow")).expanduser().resolve()
 
     def ensure_dirs(self) -> None:
-        """Create HUB_HOME and its folders owner-only (0700), tightening folders made earlier."""
+        """Create HUB_HOME and its folders owner-only (0700), tightening folders (and the database) made earlier."""
         private_files()
         home = self.resolved_home
         home.mkdir(parents=True, exist_ok=True)
@@ -142,6 +142,8 @@ class Settings(BaseSettings):
             folder.mkdir(parents=True, exist_ok=True)
             if folder.is_relative_to(home):
                 folder.chmod(0o700)
+        for db_file in home.glob("hub.db*"):  # key hashes: tightened too if an older hub left them open
+            db_file.chmod(0o600)
 
 
 PRIVATE_UMASK = 0o077

@@ -45,6 +45,7 @@ def write(
     kept = folder / original.name
     if not kept.exists():
         shutil.copy2(original, kept)
+        kept.chmod(0o600)  # copy2 keeps the dropped file's mode; the quarantined copy is owner-only
     rejects = folder / "rejects.csv"
     with rejects.open("w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)

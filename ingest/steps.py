@@ -66,6 +66,7 @@ def _archive(settings: Settings, dataset: str, path: Path, sha: str) -> Path:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+        target.chmod(0o600)  # the department's file may be world-readable; its copy is not
     if sha256_of(target) != sha:
         raise RuntimeError(f"archive copy of {path.name} does not match the original")
     return target

@@ -7,7 +7,19 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 
-COMMANDS = ["generate", "ingest", "files", "versions", "serve", "demo", "keys", "standards"]
+COMMANDS = [
+    "generate",
+    "ingest",
+    "files",
+    "versions",
+    "serve",
+    "demo",
+    "keys",
+    "standards",
+    "requests",
+    "grants",
+    "audit",
+]
 runner = CliRunner()
 
 

@@ -1,8 +1,8 @@
 """Finding 7: everything under HUB_HOME is its owner's only (folders 0700, files 0600).
 
-The real pipeline (discover, check with rejects, publish, register, serving copy) and the API
-run into a temporary HUB_HOME created under a permissive umask; then every folder and file is
-walked.
+The real pipeline (discover, check with rejects, archive, quarantine, publish, register, serving
+copy) and the API run into a temporary HUB_HOME under a permissive umask, with a department's
+file dropped world-readable into the inbox; then every folder and file is walked.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from pathlib import Path
 
 import httpx
 
+from contracts import model
+from generator.residents import generate
 from hub.settings import Settings
+from ingest import steps
 from tests.conftest import LiveServer
-from tests.published import new_key, publish_export
+from tests.published import DATASET, new_key, publish_export
 
 
 def _loose(home: Path) -> list[str]:
@@ -36,8 +39,13 @@ def test_the_pipeline_and_the_api_leave_nothing_readable_by_others(tmp_path: Pat
     try:
         settings = Settings(home=tmp_path / "hub")
         settings.ensure_dirs()
+        contract = model.find(settings.contracts_dir, DATASET)
+        dropped = steps.inbox_folder(settings, contract) / "dropped.csv"  # a department's file, left 0644
+        generate(dropped, rows=40, bad_share=0.2, seed=11)
+        dropped.chmod(0o644)
         publish_export(settings, "v1.csv", rows=60, bad_share=0.1, seed=5)  # with rejects and a report
         key = new_key(settings, "modes-app")
+        os.umask(0o022)  # the API app sets its own
         with LiveServer(settings) as server:
             got = httpx.get(f"{server.url}/api/v1/datasets/population-residents/records", headers={"X-API-Key": key})
             assert got.status_code == 200
@@ -45,17 +53,21 @@ def test_the_pipeline_and_the_api_leave_nothing_readable_by_others(tmp_path: Pat
         os.umask(old)
     home = settings.resolved_home
     assert list(home.rglob("*.parquet")) and list(home.glob("hub.db*")), "the walk must see real state"
-    assert any(settings.quarantine_dir.rglob("*")) or any(home.glob("reports/**/*"))
+    assert list(settings.archive_dir.rglob("dropped.csv")) and list(settings.quarantine_dir.rglob("dropped.csv"))
+    assert list(settings.quarantine_dir.rglob("rejects.csv")) and list(settings.serving_dir.rglob("*"))
     assert _loose(home) == []
 
 
-def test_ensure_dirs_tightens_folders_made_before(tmp_path: Path) -> None:
+def test_ensure_dirs_tightens_folders_and_the_database_made_before(tmp_path: Path) -> None:
     home = tmp_path / "hub"
     (home / "inbox").mkdir(parents=True, mode=0o755)
     home.chmod(0o755)
+    for name in ("hub.db", "hub.db-wal"):
+        (home / name).touch(mode=0o644)
+        (home / name).chmod(0o644)
     Settings(home=home).ensure_dirs()
+    assert _loose(home) == []
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
-    assert stat.S_IMODE((home / "inbox").stat().st_mode) == 0o700
 
 
 def test_the_hub_command_creates_its_files_owner_only(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import ckanapi
@@ -16,8 +17,9 @@ from sqlalchemy import update
 
 from catalog import clients, db
 from catalog.models import ApiKey
-from hub.errors import HubError
-from hub.settings import Settings
+from hub import airflow_env, cli
+from hub.errors import HubError, NotAuthorized
+from hub.settings import Settings, get_settings
 from tests.catalog.sites import Site, site
 
 RECORDS = "/api/v1/datasets"  # any route that needs a key
@@ -25,7 +27,7 @@ RECORDS = "/api/v1/datasets"  # any route that needs a key
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with site(Path(tmp_path_factory.mktemp("keys")), rows=20) as s:
+    with site(Path(tmp_path_factory.mktemp("keys"))) as s:
         yield s
 
 
@@ -104,35 +106,134 @@ def test_roles_change_only_when_asked(
             assert clients.ensure_client(s, "app", role=asked, change_role=change).role == asked
 
 
-def _hub(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def test_a_key_revoked_while_its_holder_mints_cannot_leave_a_child(database_url: str) -> None:
+    """The race: the holder authenticated before the revocation committed, and mints after it."""
+    with db.session(database_url) as s:
+        leaked = clients.issue_key(s, clients.ensure_client(s, "racing-app"))
+    with db.session(database_url) as minting:
+        row = clients.authenticate_key(minting, leaked)  # the request authenticated: the key was live
+        with db.session(database_url) as revoking:  # meanwhile a steward revokes it, and commits
+            clients.revoke(revoking, clients.authenticate_key(revoking, leaked))
+        with pytest.raises(NotAuthorized, match="unknown or revoked"):
+            clients.issue_key(minting, row.client, "child", minted_by=row)
+        minting.rollback()
+    with db.session(database_url) as s:
+        assert [k.minted_by for k in clients.all_keys(s, "racing-app")] == [None]
+
+
+def _hub(home: Path, *args: str) -> subprocess.Popen[str]:
+    """The installed ``hub`` command, in its own process."""
     env = {**os.environ, "HUB_HOME": str(home)}
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("hub")), *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    exe = str(Path(sys.executable).with_name("hub"))
+    return subprocess.Popen([exe, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_the_keys_commands_answer_clearly_without_tracebacks(tmp_path: Path) -> None:
+@pytest.fixture
+def run_hub(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., Run]:
+    """``hub ARGS`` through the command's own entry point (``hub.cli.main``) in this process, with
+    HUB_HOME (and the Airflow variables the command sets) pointing at a temporary folder. Any
+    exception other than the exit the command chooses fails the test, as a traceback would."""
+    home = tmp_path / "cli-hub"
+    for name, value in airflow_env.airflow_env(Settings(home=home)).items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args: str) -> Run:
+        monkeypatch.setattr(sys, "argv", ["hub", *args])
+        get_settings.cache_clear()
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        finally:
+            get_settings.cache_clear()
+        out, err = capsys.readouterr()
+        return Run(code, out, err, Settings(home=home).db_url)
+
+    return run
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+    db_url: str
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("create", "grid-app", "--role", "steward"), 1, "client grid-app is a consumer; to make it a steward"),
+        (("create", "grid-app", "--organization", "别的单位"), 1, "belongs to 区网格中心; to move it"),
+        (("create", "grid-app", "--role", "admin"), 2, "'admin' is not one of 'publisher', 'steward', 'analyst'"),
+        (("create", "grid-app", "--role", ""), 2, "is not one of"),
+        (("create", "grid-app", "--expires-in", "0"), 2, "--expires-in"),
+        (("create", "grid-app", "--expires-in", "-5"), 2, "--expires-in"),
+        (("create", "grid-app", "--expires-in", "ten"), 2, "--expires-in"),
+        (("create", "x", "--expires", "2001-01-01"), 2, "is in the past"),
+        (("create", "x", "--expires", "31/01/2031"), 2, "--expires"),
+        (("create", "x", "--expires", "2031-01-01", "--expires-in", "3"), 2, "not both"),
+        (("revoke", "nobody"), 1, "client 'nobody' not found"),
+        (("revoke", "grid-app", "--label", "no-such-label"), 0, ""),
+        (("list", "nobody"), 1, "client 'nobody' not found"),
+    ],
+)
+def test_the_keys_commands_refuse_clearly(
+    run_hub: Callable[..., Run], args: tuple[str, ...], code: int, message: str
+) -> None:
+    made = run_hub("keys", "create", "grid-app", "--organization", "区网格中心")
+    assert made.code == 0 and made.out.startswith("hub_"), made.err
+    done = run_hub("keys", *args)
+    assert done.code == code, done
+    assert message in done.err and "Traceback" not in done.err, done.err
+    with db.session(made.db_url) as s:  # a refusal changes nothing
+        client = clients.client(s, "grid-app")
+        assert (client.role, client.organization) == ("consumer", "区网格中心")
+        assert [clients.state(k) for k in client.keys] == ["live"]
+        assert clients.all_keys(s) == client.keys
+
+
+def test_the_keys_commands_create_list_change_and_revoke(run_hub: Callable[..., Run]) -> None:
+    made = run_hub("keys", "create", "grid-app", "--organization", "区网格中心", "--expires-in", "10")
+    assert made.code == 0, made.err
+    key = made.out.strip()
+    with db.session(made.db_url) as s:  # a key minted by the first one, then revoked, for the listing
+        parent = clients.authenticate_key(s, key)
+        child = clients.issue_key(s, parent.client, "minted", minted_by=parent)
+        clients.revoke(s, clients.authenticate_key(s, child))
+    listed = run_hub("keys", "list", "--revoked")
+    assert listed.code == 0, listed.err
+    lines = listed.out.splitlines()
+    assert lines[0].split() == [
+        "client", "role", "prefix", "label", "created", "expires", "revoked", "minted", "by", "state"
+    ]  # fmt: skip
+    today = dt.datetime.now(dt.UTC).date()
+    day = [d.isoformat() for d in (today, today + dt.timedelta(days=10), today + dt.timedelta(days=365))]
+    assert lines[1].split() == ["grid-app", "consumer", key[:10], day[0], day[1], "-", "-", "live"]
+    assert lines[2].split() == [
+        "grid-app", "consumer", child[:10], "minted", day[0], day[2], day[0], key[:10], "revoked"
+    ]  # fmt: skip
+    for secret in (key, child, clients.hash_key(key), clients.hash_key(child)):
+        assert secret not in listed.out
+    assert len(run_hub("keys", "list").out.splitlines()) == 2  # revoked keys only with --revoked
+
+    changed = run_hub("keys", "create", "grid-app", "--role", "steward", "--change-role")
+    assert changed.code == 0, changed.err
+    revoked = run_hub("keys", "revoke", "grid-app")
+    assert revoked.code == 0 and "revoked 2 key(s)" in revoked.out  # the first key and the one made just now
+    assert "no keys" in run_hub("keys", "list", "grid-app").out
+    with db.session(made.db_url) as s:
+        assert clients.client(s, "grid-app").role == "steward"
+        assert {clients.state(k) for k in clients.all_keys(s, "grid-app")} == {"revoked"}
+
+
+def test_the_installed_command_prints_one_line_not_a_traceback(tmp_path: Path) -> None:
     home = tmp_path / "hub"
-    made = _hub(home, "keys", "create", "grid-app", "--organization", "区网格中心", "--expires-in", "10")
-    assert made.returncode == 0 and made.stdout.startswith("hub_"), made.stderr
-    key = made.stdout.strip()
-    cases = [
-        (("keys", "create", "grid-app", "--role", "steward"), 1, "is a consumer; to make it a steward"),
-        (("keys", "create", "grid-app", "--role", "admin"), 2, "'admin' is not one of"),
-        (("keys", "revoke", "nobody"), 1, "client 'nobody' not found"),
-        (("keys", "create", "x", "--expires", "2001-01-01"), 2, "is in the past"),
-    ]
-    for args, code, message in cases:
-        done = _hub(home, *args)
-        assert done.returncode == code, (args, done.stdout, done.stderr)
-        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
-    listed = _hub(home, "keys", "list")
-    assert listed.returncode == 0 and "grid-app" in listed.stdout and key[:10] in listed.stdout
-    assert key not in listed.stdout and clients.hash_key(key) not in listed.stdout
-    expiry = (dt.date.today() + dt.timedelta(days=10)).isoformat()
-    assert expiry in listed.stdout
-    changed = _hub(home, "keys", "create", "grid-app", "--role", "steward", "--change-role")
-    assert changed.returncode == 0
-    revoked = _hub(home, "keys", "revoke", "grid-app")
-    assert revoked.returncode == 0 and "revoked 2 key(s)" in revoked.stdout
-    assert "no keys" in _hub(home, "keys", "list", "grid-app").stdout
+    cases = [(("keys", "create", "app", "--role", "admin"), 2, "is not one of"), (("keys", "revoke", "nobody"), 1, "")]
+    running = [(_hub(home, *args), code, message) for args, code, message in cases]
+    for proc, code, message in running:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, (out, err)
+        assert message in err and "Traceback" not in err, err
+    assert err == "error: client 'nobody' not found\n"
