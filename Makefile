@@ -27,8 +27,9 @@ demo: setup  ## generate five departments' exports, ingest and derive through Ai
 test: setup lint  ## run the whole test suite
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
-lint: setup  ## ruff
+lint: setup  ## ruff and mypy
 	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy
 
 bench: setup  ## benchmarks; results go to docs/benchmarks.md
 	$(UV) run --frozen python -m bench

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, or_, select
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from access import rowfilter
@@ -70,6 +70,8 @@ class Grant(Base):
     revoked: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     granted_by: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(36))
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    rows_per_day: Mapped[int | None] = mapped_column(BigInteger)
 
 
 def _aware(when: dt.datetime) -> dt.datetime:

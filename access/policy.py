@@ -109,6 +109,9 @@ class Policy:
     """The grant's row filter, as the hub's SQL over stored columns."""
     grant_id: str | None = None
     purpose: str | None = None
+    requests_per_minute: int | None = None
+    rows_per_day: int | None = None
+    """The grant's rate limits, when it sets them."""
 
     @property
     def clear_names(self) -> list[str]:
@@ -222,4 +225,6 @@ def policy_for(caller: ApiClient | None, ds: Dataset, contract: Contract, grants
         row_filter=grant.row_filter if grant else None,
         grant_id=grant.id if grant else None,
         purpose=grant.purpose if grant else None,
+        requests_per_minute=getattr(grant, "requests_per_minute", None),
+        rows_per_day=getattr(grant, "rows_per_day", None),
     )

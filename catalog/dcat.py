@@ -10,13 +10,17 @@ elements that DCAT has no term for live in the hub's own namespace (``hub:resour
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import CSVW, DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from catalog import profile
-from catalog.models import Dataset, Group, Organization, Resource, Version
+from catalog import permissions, profile
+from catalog.models import ApiClient, Dataset, Group, Organization, Resource, Version
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
@@ -54,6 +58,29 @@ FORMATS = {
 
 
 @dataclass(frozen=True)
+class Withheld:
+    """What a caller may not learn of the datasets it cannot read: their ids, CKAN names,
+    contract ids and resource codes. A dataset it can read never names them, not even in its
+    lineage (``prov:wasDerivedFrom``, the provenance text with input snapshots) or its related
+    resource codes."""
+
+    refs: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, datasets: Iterable[Dataset]) -> Withheld:
+        refs = {ref for ds in datasets for ref in (ds.id, ds.name, ds.key, ds.resource_code) if ref}
+        return cls(frozenset(refs))
+
+    def hides(self, ref: str) -> bool:
+        return ref in self.refs
+
+
+def withheld_from(s: Session, caller: ApiClient | None) -> Withheld:
+    """The datasets ``caller`` cannot read (private ones for an anonymous caller; deleted ones)."""
+    return Withheld.of(ds for ds in s.scalars(select(Dataset)) if not permissions.can_read(caller, ds))
+
+
+@dataclass(frozen=True)
 class Page:
     number: int
     size: int
@@ -62,17 +89,18 @@ class Page:
 
 
 class Builder:
-    """Adds catalogue objects to one graph; URIs are built from the site's base URL."""
+    """Adds catalogue objects to one graph; URIs are built from the site's base URL. ``withheld``
+    names what the graph's reader may not learn of other datasets (see :class:`Withheld`)."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, *, withheld: Withheld):
         self.base = base_url.rstrip("/")
+        self.withheld = withheld
         self.hub = Namespace(f"{self.base}/ns/catalogue#")
         self.g = Graph(bind_namespaces="core")
-        for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("adms", ADMS)):
+        prefixes: dict[str, Any] = {"dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "vcard": VCARD, "adms": ADMS}
+        prefixes |= {"dqv": DQV, "skos": SKOS, "csvw": CSVW, "prov": PROV, "hub": self.hub, "hydra": HYDRA}
+        for prefix, ns in prefixes.items():
             self.g.bind(prefix, ns)
-        for prefix, ns in (("dqv", DQV), ("skos", SKOS), ("csvw", CSVW), ("prov", PROV), ("hub", self.hub)):
-            self.g.bind(prefix, ns)
-        self.g.bind("hydra", HYDRA)
 
     def uri(self, *parts: str) -> URIRef:
         return URIRef("/".join([self.base, *parts]))
@@ -224,6 +252,8 @@ class Builder:
         g.add((node, hub.openType, Literal(record.open_type, lang="zh")))
         g.add((node, hub.updateFrequency, Literal(record.update_frequency_label, lang="zh")))
         for code in record.related_resource_codes:
+            if self.withheld.hides(code):
+                continue
             g.add((node, hub.relatedResourceCode, Literal(code)))
         if record.information_items:
             g.add((node, CSVW.tableSchema, self._schema(ds, record)))
@@ -284,10 +314,13 @@ class Builder:
         provenance = BNode()
         g.add((node, DCTERMS.provenance, provenance))
         g.add((provenance, RDF.type, DCTERMS.ProvenanceStatement))
-        inputs = sorted((v.lineage.get("inputs") or {}).items())
+        every_input = sorted((v.lineage.get("inputs") or {}).items())
+        inputs = [(name, snapshot) for name, snapshot in every_input if not self.withheld.hides(str(name))]
         text = f"{v.source_file} (sha256 {v.lineage.get('source_sha256', v.source_sha256)}) → Iceberg {v.snapshot_id}"
         if inputs:
             text += "; built from " + ", ".join(f"{name} snapshot {snapshot}" for name, snapshot in inputs)
+        if len(inputs) < len(every_input):
+            text += "; further inputs not shown"
         g.add((provenance, RDFS.label, Literal(text)))
         for name, _ in inputs:
             g.add((node, PROV.wasDerivedFrom, self.uri("dataset", name)))

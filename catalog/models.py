@@ -212,6 +212,9 @@ class ApiClient(Base):
     organization: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    rows_per_day: Mapped[int | None] = mapped_column(BigInteger)
+    """The client's own rate limits (None: the hub's defaults); a grant's limits win on its dataset."""
     keys: Mapped[list[ApiKey]] = relationship(back_populates="client")
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access import audit, grants
+from access import audit, gate, grants
 from access.policy import policy_for
 from access.verify import Question
 from catalog import clients, permissions, service
@@ -257,7 +257,7 @@ def verify(
         request_id=getattr(request.state, "request_id", None),
         query=sql + "|" + "|".join(str(p) for p in params),
     )
-    audit.write(s, settings, event)
+    gate.release(s, settings, caller, policy, event)
     return JSONResponse({"dataset": ds.name, "snapshot_id": str(head.snapshot_id), "match": bool(found)})
 
 

@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from catalog import db
-from exchange_api import access_api, ckan_api, records
+from exchange_api import access_api, ckan_api, openapi, records
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
 from exchange_api.headers import SecurityHeaders
@@ -38,12 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.store.close()
 
-    app = FastAPI(
+    app = openapi.HubAPI(
         title="Dongcheng base-data hub",
         version="0.1.0",
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        docs_url=None,  # served from installed files by openapi.install_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = Store(settings.serving_dir)
@@ -59,7 +62,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         where = ".".join(str(x) for x in first.get("loc", ()))
         return error_response(request, 400, "bad_request", f"{where}: {first.get('msg')}")
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        """The framework's own refusals (unknown path, wrong method, a body that does not parse)
+        in the exchange error shape too, never ``{"detail": …}``."""
+        answer = error_response(request, exc.status_code, openapi.error_code(exc.status_code), str(exc.detail))
+        answer.headers.update(exc.headers or {})
+        return answer
+
     app.include_router(ckan_api.router)
     app.include_router(records.router)
     app.include_router(access_api.router)
+    openapi.install_docs(app)
     return app

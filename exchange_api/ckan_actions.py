@@ -20,14 +20,22 @@ from catalog.errors import SearchQueryError, ValidationFailed
 from catalog.models import ApiClient, ApiKey, Dataset
 from exchange_api.deps import Contracts
 from hub import limits
-from hub.errors import HubError, InputError, NotAuthorized, NotFound, TooLarge
+from hub.errors import HubError, InputError, NotAuthorized, NotFound, RateLimited, TooLarge
 from hub.settings import Settings
 from warehouse.serving import Store
 
 
 class ActionError(Exception):
-    def __init__(self, status: int, kind: str, message: str | None = None, fields: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         self.status, self.kind, self.message, self.fields = status, kind, message, fields
+        self.headers = headers or {}
 
 
 def validation_error(**fields: list[str]) -> ActionError:
@@ -44,6 +52,8 @@ def to_action_error(exc: Exception) -> ActionError | None:
         return ActionError(403, "Authorization Error", str(exc))
     if isinstance(exc, ValidationFailed):
         return ActionError(409, "Validation Error", fields=exc.errors)
+    if isinstance(exc, RateLimited):
+        return ActionError(429, "Rate Limit Error", str(exc), headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, TooLarge):
         return ActionError(413, "Request Entity Too Large", str(exc))
     if isinstance(exc, SearchQueryError):

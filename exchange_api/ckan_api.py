@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from access import gate
 from catalog import clients, db, uploads
 from exchange_api import ckan_datastore, ckan_read, ckan_write, dcat, downloads  # noqa: F401 - register actions
 from exchange_api.ckan_actions import ACTIONS, Action, ActionError, Context, to_action_error
@@ -91,6 +92,7 @@ def _run(act: Action, request: Request, params: dict[str, Any], key: str | None)
             except NotAuthorized as exc:
                 raise ActionError(403, "Authorization Error", str(exc)) from None
             caller = row.client
+            gate.admit(settings, caller)  # the per-minute limit, as on the exchange API
         rid = getattr(request.state, "request_id", None)
         ctx = Context(session, settings, caller, request.app.state.store, request.app.state.contracts, row, rid)
         return act.fn(ctx, params)
@@ -127,7 +129,9 @@ async def _dispatch(name: str, request: Request) -> JSONResponse:
             body |= error.fields
         else:
             body["message"] = error.message
-        return JSONResponse(_envelope(request, name, success=False, error=body), status_code=error.status)
+        return JSONResponse(
+            _envelope(request, name, success=False, error=body), status_code=error.status, headers=error.headers
+        )
     return JSONResponse(_envelope(request, name, success=True, result=result))
 
 

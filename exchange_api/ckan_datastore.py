@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from access import audit, grants
+from access import audit, gate, grants
 from access.policy import Column, policy_for
 from access.query import Direction, PageQuery
 from catalog import lookup, permissions
@@ -130,7 +130,7 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         request_id=ctx.request_id,
         query=json.dumps(params, sort_keys=True, default=str),
     )
-    audit.write(ctx.session, ctx.settings, event)
+    gate.release(ctx.session, ctx.settings, ctx.caller, policy, event)
     names = ["_id", *[c.name for c in chosen]]
     out: dict[str, Any] = {
         "resource_id": resource_id,

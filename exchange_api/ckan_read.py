@@ -237,12 +237,17 @@ def _created_by(ctx: Context, client: ApiClient) -> int:
 
 @action("user_show")
 def user_show(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """A client (CKAN user) by ``id`` or name; without ``id``, the caller. Stewards see anyone."""
+    """A client (CKAN user) by ``id`` or name; without ``id``, the caller. Stewards see anyone.
+
+    Anyone else asking for another name gets one refusal whether or not the name exists, so the
+    action cannot be used to learn which client names exist."""
     caller = permissions.require_key(ctx.caller, "see users")
     ref = params.get("id")
-    client = caller if ref in (None, "") else lookup.user(ctx.session, str(ref))
-    if client.id != caller.id:
-        permissions.require_steward(caller, f"see user {client.name}")
+    if ref in (None, "") or str(ref) in (caller.id, caller.name):
+        client = caller
+    else:
+        permissions.require_steward(caller, "see other users")
+        client = lookup.user(ctx.session, str(ref))
     return user_dict(client, package_count=_created_by(ctx, client))
 
 

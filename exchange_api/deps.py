@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from access import gate
 from catalog import clients, db
 from catalog.models import ApiClient
 from contracts import model
@@ -30,6 +32,22 @@ def get_session(settings: Settings = Depends(get_settings)) -> Iterator[Session]
         yield s
 
 
+API_KEY = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    auto_error=False,
+    description="Your key (hub_…) in X-API-Key. CKAN clients' X-CKAN-API-Key and a bare Authorization work too.",
+)
+BEARER = HTTPBearer(scheme_name="Bearer", auto_error=False, description="Your key as Authorization: Bearer hub_…")
+
+
+def key_schemes(
+    _header: str | None = Security(API_KEY), _bearer: HTTPAuthorizationCredentials | None = Security(BEARER)
+) -> None:
+    """Declares in the OpenAPI how a key is sent (so generated clients send it); reading the key
+    is :func:`presented_key`'s job, which accepts every form CKAN clients use as well."""
+
+
 def presented_key(request: Request) -> str | None:
     """The key from ``X-API-Key``, ``X-CKAN-API-Key``, ``Authorization: Bearer k`` or bare ``Authorization: k``."""
     for header in ("x-api-key", "x-ckan-api-key"):
@@ -41,12 +59,20 @@ def presented_key(request: Request) -> str | None:
     return auth or None
 
 
-def optional_client(request: Request, s: Session = Depends(get_session)) -> ApiClient | None:
+def optional_client(
+    request: Request,
+    s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    _schemes: None = Depends(key_schemes),
+) -> ApiClient | None:
+    """The caller identified by its key (None: anonymous); each identified request is charged to
+    the caller's per-minute rate limit, as on the CKAN actions."""
     key = presented_key(request)
     if key is None:
         return None
     caller = clients.authenticate(s, key)
     request.state.client = caller.name
+    gate.admit(settings, caller)
     return caller
 
 

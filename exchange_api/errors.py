@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import Request
 
 from exchange_api.responses import JSONResponse
-from hub.errors import Conflict, Forbidden, HubError, InputError, NotAuthorized, NotFound, TooLarge, VersionGone
+from hub.errors import (
+    Conflict,
+    Forbidden,
+    HubError,
+    InputError,
+    NotAuthorized,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    VersionGone,
+)
 
 STATUS: dict[type[HubError], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
@@ -14,6 +24,7 @@ STATUS: dict[type[HubError], tuple[int, str]] = {
     VersionGone: (410, "version_gone"),
     TooLarge: (413, "too_large"),
     Conflict: (409, "conflict"),
+    RateLimited: (429, "rate_limited"),
     InputError: (400, "bad_request"),
 }
 
@@ -27,4 +38,7 @@ def error_response(request: Request, status: int, code: str, message: str) -> JS
 
 def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
     status, code = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, "internal_error"))
-    return error_response(request, status, code, str(exc))
+    response = error_response(request, status, code, str(exc))
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response

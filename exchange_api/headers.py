@@ -15,15 +15,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-DOC_PATHS = ("/docs", "/redoc")
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-"""The documentation pages run Swagger UI / ReDoc from the hub's own files; their one-line
-start-up script is inline, which is all 'unsafe-inline' admits (no other origin is allowed)."""
+"""Every answer that does not bring its own policy: nothing may load, run or frame it. The
+documentation pages (:mod:`exchange_api.openapi`) bring theirs, naming their inline script by hash."""
+HSTS = "max-age=31536000; includeSubDomains"
+CREDENTIALS = (b"x-api-key", b"x-ckan-api-key", b"authorization")
+"""A request carrying any of these may be answered with what only its key may read: never stored."""
 
 COMMON = {
     "X-Content-Type-Options": "nosniff",
@@ -50,10 +48,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered = next((v for k, v in scope.get("headers") or [] if k == b"x-request-id"), None)
+        raw = scope.get("headers") or []
+        offered = next((v for k, v in raw if k == b"x-request-id"), None)
         rid = request_id(offered.decode("latin-1") if offered is not None else None)
         scope.setdefault("state", {})["request_id"] = rid
         path: str = scope.get("path", "")
+        no_store = path.startswith("/api/") or any(k in CREDENTIALS for k, _ in raw)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -61,11 +61,11 @@ class SecurityHeaders:
                 headers["X-Request-ID"] = rid
                 for name, value in COMMON.items():
                     headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", DOCS_CSP if path.startswith(DOC_PATHS) else API_CSP)
-                if path.startswith("/api/") and "cache-control" not in headers:
+                headers.setdefault("Content-Security-Policy", API_CSP)
+                if no_store and "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"
-                if scope.get("scheme") == "https":
-                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+                if scope.get("scheme") == "https":  # TLS here, or X-Forwarded-Proto from a proxy uvicorn trusts
+                    headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access import audit, grants
+from access import audit, gate, grants
 from access.policy import policy_for
 from access.query import MAX_ROW, PageQuery
 from catalog import service
@@ -143,5 +143,5 @@ def records(
         request_id=getattr(request.state, "request_id", None),
         query=str(request.query_params),
     )
-    audit.write(s, settings, event)
+    gate.release(s, settings, caller, policy, event)
     return JSONResponse(body)

@@ -77,3 +77,11 @@ class BadParameter(InputError):
 
 class Conflict(HubError):
     """The thing is not in a state that allows this (HTTP 409), e.g. a request already decided."""
+
+
+class RateLimited(HubError):
+    """Over a rate limit (HTTP 429 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after: int):
+        self.retry_after = max(1, retry_after)
+        super().__init__(message)

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     upload_quota_bytes: int = Field(default=8 << 30, ge=1)
     """Bytes one client may upload in any 24 hours: 8 GiB."""
 
+    redis_url: str | None = None
+    """Redis for shared rate-limit counters (several API workers); default: counters in memory."""
+
+    rate_requests_per_minute: int = Field(default=600, ge=1)
+    """Requests per minute per client, unless its grant or its client record says otherwise."""
+
+    rate_rows_per_day: int = Field(default=5_000_000, ge=1)
+    """Rows per day per client from the data paths, unless its grant or client record says otherwise."""
+
     audit_key_file: Path | None = None
     """HMAC key signing the audit log's anchors, kept outside the database; default HUB_HOME/audit.key."""
 

@@ -1,0 +1,26 @@
+"""The two checkpoints every data path passes: admitting a caller's request, and releasing an answer.
+
+:func:`admit` charges one request to the caller's per-minute limit (both authentication paths
+call it: the exchange API's dependency and the CKAN dispatcher). :func:`release` runs after a
+data path has read its rows and before it answers: the rows are charged to the caller's daily
+budget (429 past it, and nothing leaves) and the audit record is written and committed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from access import audit, ratelimit
+from access.policy import Policy
+from catalog.models import ApiClient
+from hub.settings import Settings
+
+
+def admit(settings: Settings, caller: ApiClient) -> None:
+    ratelimit.limiter(settings).request(caller, ratelimit.limits_for(settings, caller))
+
+
+def release(s: Session, settings: Settings, caller: ApiClient | None, policy: Policy, event: audit.Event) -> None:
+    if caller is not None and event.rows > 0:
+        ratelimit.limiter(settings).rows_served(caller, ratelimit.limits_for(settings, caller, policy), event.rows)
+    audit.write(s, settings, event)

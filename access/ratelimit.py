@@ -1,0 +1,89 @@
+"""Per-client rate limits: requests per minute and rows per day, with the ``limits`` library.
+
+Counters live in memory by default (one API process) and in Redis when ``HUB_REDIS_URL`` is
+set, so several workers share them. The numbers come from the client's grant on the dataset
+when it sets them, else from the client's own limits, else from the hub's defaults
+(``HUB_RATE_REQUESTS_PER_MINUTE``, ``HUB_RATE_ROWS_PER_DAY``). Over a limit the answer is 429
+with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItemPerDay, RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+
+from catalog.models import ApiClient
+from hub.errors import RateLimited
+from hub.settings import Settings
+
+
+@dataclass(frozen=True)
+class Limits:
+    requests_per_minute: int
+    rows_per_day: int
+
+
+class Limiter:
+    """One per process (per storage URL): moving one-minute window for requests, a day's budget for rows."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.storage = storage_from_string(url)
+        self.requests = MovingWindowRateLimiter(self.storage)
+        self.rows = FixedWindowRateLimiter(self.storage)
+
+    def request(self, client: ApiClient, limits: Limits) -> None:
+        item = RateLimitItemPerMinute(limits.requests_per_minute)
+        if not self.requests.hit(item, "requests", client.id):
+            reset, _ = self.requests.get_window_stats(item, "requests", client.id)
+            raise RateLimited(
+                f"rate limit: {limits.requests_per_minute} requests per minute for {client.name}",
+                math.ceil(reset - time.time()),
+            )
+
+    def rows_served(self, client: ApiClient, limits: Limits, rows: int) -> None:
+        """Charge ``rows`` to today's budget, refusing (before the data leaves) when it would pass it."""
+        if rows <= 0:
+            return
+        item = RateLimitItemPerDay(limits.rows_per_day)
+        if rows > limits.rows_per_day or not self.rows.hit(item, "rows", client.id, cost=rows):
+            reset, _ = self.rows.get_window_stats(item, "rows", client.id)
+            raise RateLimited(
+                f"rate limit: {limits.rows_per_day:,} rows per day for {client.name}; this answer has {rows:,}",
+                math.ceil(reset - time.time()),
+            )
+
+
+_limiters: dict[str, Limiter] = {}
+_lock = threading.Lock()
+
+
+def limiter(settings: Settings) -> Limiter:
+    url = settings.redis_url or "memory://"
+    with _lock:
+        found = _limiters.get(url)
+        if found is None:
+            found = _limiters[url] = Limiter(url)
+        return found
+
+
+def limits_for(settings: Settings, client: ApiClient, grant: object | None = None) -> Limits:
+    """The grant's numbers where it sets them, else the client's, else the hub's defaults."""
+
+    def pick(name: str, default: int) -> int:
+        for source in (grant, client):
+            value = getattr(source, name, None) if source is not None else None
+            if value:
+                return int(value)
+        return default
+
+    return Limits(
+        pick("requests_per_minute", settings.rate_requests_per_minute),
+        pick("rows_per_day", settings.rate_rows_per_day),
+    )

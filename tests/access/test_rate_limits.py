@@ -1,0 +1,100 @@
+"""Rate limits: 429 with Retry-After past requests/minute or rows/day, in memory and in the real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from catalog import clients, db
+from hub.settings import Settings
+from tests.conftest import LiveServer
+from tests.published import grant, publish_export
+
+REDIS = "redis://127.0.0.1:6379/0"
+RECORDS = "/api/v1/datasets/population-residents/records"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings(home=Path(tmp_path_factory.mktemp("rates")) / "hub")
+    settings.ensure_dirs()
+    publish_export(settings, "v1.csv", rows=40, bad_share=0.0, seed=4)
+    return settings
+
+
+def _key(settings: Settings, name: str, **limits: int) -> str:
+    with db.session(settings.db_url) as s:
+        client = clients.ensure_client(s, name)
+        for k, v in limits.items():
+            setattr(client, k, v)
+        return clients.issue_key(s, client)
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.skipif(not _redis_up(), reason="no Redis"))])
+def store(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    yield None if request.param == "memory" else REDIS
+
+
+def test_requests_per_minute_answer_429_with_retry_after(published: Settings, store: str | None) -> None:
+    settings = published.model_copy(update={"redis_url": store, "rate_requests_per_minute": 5})
+    key = _key(settings, f"busy-app-{store is None}")
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as http:
+        answers = [http.get("/api/3/action/package_search") for _ in range(7)]
+    assert [a.status_code for a in answers[:5]] == [200] * 5
+    late = answers[5]
+    assert late.status_code == 429 and late.json()["error"]["__type"] == "Rate Limit Error"
+    assert 1 <= int(late.headers["Retry-After"]) <= 60
+
+
+def test_rows_per_day_follow_the_grant_then_the_client(published: Settings, store: str | None) -> None:
+    settings = published.model_copy(update={"redis_url": store})
+    name = f"rows-app-{store is None}"
+    key = _key(settings, name, rows_per_day=1_000)
+    grant(settings, name)
+    with db.session(settings.db_url) as s:
+        from sqlalchemy import update
+
+        from access.grants import Grant
+
+        s.execute(update(Grant).where(Grant.client_id == clients.client(s, name).id).values(rows_per_day=12))
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as http:
+        first = http.get(RECORDS, params={"limit": 5})
+        second = http.get(RECORDS, params={"limit": 5})
+        third = http.get(RECORDS, params={"limit": 5})
+    assert first.status_code == second.status_code == 200
+    assert third.status_code == 429 and "12 rows per day" in third.json()["error"]["message"]
+    assert int(third.headers["Retry-After"]) > 0
+    assert "records" not in third.json(), "nothing leaves past the budget"
+
+
+@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+def test_two_workers_share_the_counters_in_redis(published: Settings) -> None:
+    settings = published.model_copy(update={"redis_url": REDIS, "rate_requests_per_minute": 6})
+    key = _key(settings, "two-worker-app")
+    with LiveServer(settings) as a, LiveServer(settings) as b:
+        codes = [
+            httpx.get(f"{server.url}/api/3/action/package_search", headers={"X-API-Key": key}).status_code
+            for server in (a, b, a, b, a, b, a, b)
+        ]
+    assert codes[:6] == [200] * 6 and codes[6:] == [429, 429]
+
+
+def test_the_exchange_api_counts_requests_too(published: Settings) -> None:
+    settings = published.model_copy(update={"rate_requests_per_minute": 3})
+    key = _key(settings, "exchange-busy-app")
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as http:
+        codes = [http.get("/api/v1/datasets").status_code for _ in range(4)]
+        late = http.get("/api/v1/datasets")
+    assert codes == [200, 200, 200, 429]
+    assert late.json()["error"]["code"] == "rate_limited" and int(late.headers["Retry-After"]) >= 1
