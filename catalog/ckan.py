@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from catalog import profile
@@ -221,3 +222,44 @@ def activity_dict(row: Activity) -> dict[str, Any]:
         "activity_type": row.activity_type,
         "data": row.data,
     }
+
+
+def _codes(value: Any, hides: Callable[[str], bool]) -> Any:
+    """A resource-code list (a list, or its JSON text in an extra) without the hidden codes."""
+    if isinstance(value, list):
+        return [c for c in value if not hides(str(c))]
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            codes = json.loads(value)
+        except ValueError:
+            return value
+        return json.dumps([c for c in codes if not hides(str(c))], ensure_ascii=False)
+    return value
+
+
+def _lineage(version: dict[str, Any] | None, hides: Callable[[str], bool]) -> dict[str, Any] | None:
+    if not version or not isinstance(version.get("lineage"), dict):
+        return version
+    lineage = dict(version["lineage"])
+    inputs = lineage.get("inputs")
+    if isinstance(inputs, dict):
+        shown = {k: v for k, v in inputs.items() if not hides(k)}
+        if len(shown) < len(inputs):
+            lineage["inputs"] = shown
+            lineage["inputs_not_shown"] = len(inputs) - len(shown)
+    return version | {"lineage": lineage}
+
+
+def without(pkg: dict[str, Any], hides: Callable[[str], bool]) -> dict[str, Any]:
+    """``pkg`` as a caller sees it who may not learn of the datasets ``hides`` names: their ids,
+    contract ids, snapshot ids and resource codes leave neither through lineage nor related codes."""
+    out = dict(pkg)
+    if "related_resource_codes" in out:
+        out["related_resource_codes"] = _codes(out["related_resource_codes"], hides)
+    out["extras"] = [
+        e | {"value": _codes(e["value"], hides)} if e.get("key") == "related_resource_codes" else e
+        for e in out.get("extras", [])
+    ]
+    out["versions"] = [_lineage(v, hides) for v in out.get("versions", [])]
+    out["latest_version"] = _lineage(out.get("latest_version"), hides)
+    return out

@@ -20,6 +20,8 @@ the child drops the parent's pooled connections (they must never be shared acros
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,14 +55,28 @@ def _create(url: str) -> Engine:
         @event.listens_for(eng, "connect")
         def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
             cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            _wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return eng
     return create_engine(url, pool_pre_ping=True)
+
+
+def _wal(cur: sqlite3.Cursor) -> None:
+    """Switch to WAL. On a brand-new file several processes may race for the switch, and SQLite
+    answers "database is locked" at once rather than waiting, so the switch is retried."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _after_fork_in_child() -> None:

@@ -137,5 +137,15 @@ def visible_dataset(ctx: Context, ref: Any) -> Dataset:
     except NotFound:
         raise ActionError(404, "Not Found Error", "Not found") from None
     if not ctx.visible(ds):
-        raise ActionError(403, "Authorization Error", f"User not authorized to read package {ds.name}")
+        raise ActionError(403, "Authorization Error", f"User not authorized to read package {ref}")
     return ds
+
+
+def package(ctx: Context, ds: Dataset) -> dict[str, Any]:
+    """The package dict of ``ds`` as this caller sees it: datasets it may not read are never named
+    (not in lineage, not in related resource codes)."""
+    from catalog.ckan import package_dict, without
+    from catalog.dcat import withheld_from
+
+    withheld = withheld_from(ctx.session, ctx.caller)
+    return without(package_dict(ds, ctx.settings.base_url), withheld.hides)

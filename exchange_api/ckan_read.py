@@ -12,7 +12,6 @@ from catalog.ckan import (
     activity_dict,
     group_dict,
     organization_dict,
-    package_dict,
     resource_dict,
     user_dict,
 )
@@ -25,6 +24,7 @@ from exchange_api.ckan_actions import (
     as_bool,
     as_int,
     as_json,
+    package,
     required,
     visible_dataset,
 )
@@ -91,13 +91,13 @@ def current_package_list_with_resources(ctx: Context, params: dict[str, Any]) ->
     rows = sorted(_listed(ctx, params), key=lambda d: d.modified, reverse=True)
     offset, limit = as_int(params, "offset", 0), as_int(params, "limit", 0)
     rows = rows[offset : offset + limit] if limit else rows[offset:]
-    return [package_dict(d, ctx.settings.base_url) for d in rows]
+    return [package(ctx, d) for d in rows]
 
 
 @action("package_show")
 def package_show(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """One dataset by ``id`` or ``name`` (the contract id, e.g. population.residents, works too)."""
-    return package_dict(visible_dataset(ctx, required(params, "id")), ctx.settings.base_url)
+    return package(ctx, visible_dataset(ctx, required(params, "id")))
 
 
 def _search_facets(ctx: Context, result: search.Result, query: search.Query) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def package_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     search_facets = _search_facets(ctx, result, query)
     return {
         "count": result.count,
-        "results": [package_dict(d, ctx.settings.base_url) for d in result.datasets],
+        "results": [package(ctx, d) for d in result.datasets],
         "sort": ", ".join(f"{n} {'desc' if d else 'asc'}" for n, d in query.sort),
         "facets": {k: {i["name"]: i["count"] for i in v["items"]} for k, v in search_facets.items()},
         "search_facets": search_facets,
@@ -170,7 +170,7 @@ def _with_datasets(ctx: Context, params: dict[str, Any], members: list[Any], des
     out: dict[str, Any] = describe(len(datasets))
     out["users"] = []
     if as_bool(params.get("include_datasets")):
-        out["packages"] = [package_dict(d, ctx.settings.base_url) for d in datasets]
+        out["packages"] = [package(ctx, d) for d in datasets]
     return out
 
 

@@ -353,6 +353,26 @@ def test_anonymous_dcat_never_names_a_private_dataset(hub: Hub, fmt: str) -> Non
         assert not [v for v in others if v in refused.text], refused.text  # an id never yields a name
 
 
+@pytest.mark.parametrize(
+    ("action", "params"),
+    [
+        ("package_show", {"id": "DERIVED_NAME"}),
+        ("package_search", {"q": "", "rows": 100}),
+        ("current_package_list_with_resources", {}),
+        ("organization_list", {"all_fields": "true", "include_datasets": "true"}),
+    ],
+)
+def test_anonymous_ckan_actions_never_name_a_private_dataset(hub: Hub, action: str, params: dict) -> None:
+    params = {k: (hub.derived_name if v == "DERIVED_NAME" else v) for k, v in params.items()}
+    answer = httpx.get(f"{hub.url}/api/3/action/{action}", params=params)
+    assert answer.status_code == 200, answer.text[:300]
+    assert not _leaks(answer.text, hub), (action, _leaks(answer.text, hub))
+    if action == "package_show":
+        assert answer.json()["result"]["latest_version"]["lineage"]["inputs_not_shown"] >= 1
+    refused = httpx.get(f"{hub.url}/api/3/action/package_show", params={"id": hub.private["id"]})
+    assert refused.status_code == 403 and hub.private["name"] not in refused.text
+
+
 @pytest.mark.parametrize("fmt", ["ttl", "jsonld"])
 def test_key_holders_still_see_the_whole_lineage(hub: Hub, fmt: str) -> None:
     answer = httpx.get(f"{hub.url}/dataset/{hub.derived_name}.{fmt}", headers=hub.key("consumer"))
