@@ -155,6 +155,11 @@ def authenticate_key(s: Session, key: str) -> ApiKey:
     return _check_live(s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))))
 
 
+def check_live(row: ApiKey | None) -> ApiKey:
+    """``row`` if it is a live key: not unknown, revoked or expired."""
+    return _check_live(row)
+
+
 def _check_live(row: ApiKey | None) -> ApiKey:
     if row is None or row.revoked_at is not None:
         raise NotAuthorized(UNKNOWN_KEY)

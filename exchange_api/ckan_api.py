@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from access import gate
-from catalog import clients, db, uploads
+from access import gate, tokens
+from catalog import db, uploads
 from exchange_api import ckan_datastore, ckan_read, ckan_write, dcat, downloads  # noqa: F401 - register actions
 from exchange_api.ckan_actions import ACTIONS, Action, ActionError, Context, to_action_error
 from exchange_api.deps import presented_key
@@ -70,7 +70,7 @@ def _admit_files(request: Request, key: str | None) -> None:
     settings: Settings = request.app.state.settings
     with db.session(settings.db_url) as session:
         try:
-            caller = clients.authenticate(session, key)
+            caller = tokens.credential(session, settings, key).client
         except NotAuthorized as exc:
             raise ActionError(403, "Authorization Error", str(exc)) from None
         allowed = uploads.receivable(session, settings, caller) + MULTIPART_OVERHEAD  # role limit and quota left
@@ -88,7 +88,7 @@ def _run(act: Action, request: Request, params: dict[str, Any], key: str | None)
         caller, row = None, None
         if key is not None:
             try:
-                row = clients.authenticate_key(session, key)
+                row = tokens.credential(session, settings, key)
             except NotAuthorized as exc:
                 raise ActionError(403, "Authorization Error", str(exc)) from None
             caller = row.client
