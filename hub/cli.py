@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -360,7 +361,46 @@ def _demo_key(settings: Settings) -> str:
         return key
 
 
-def _demo_summary(settings: Settings, key: str) -> str:
+@dataclass(frozen=True)
+class DemoAccess:
+    steward: str
+    analyst: str
+    request_id: str
+
+
+DEMO_ANALYST = "demo-analyst"
+
+
+def _demo_access(settings: Settings) -> DemoAccess:
+    """A steward's and an analyst's key (new on every run), and the analyst's pending access request
+    to the residents, for the steward to approve."""
+    from access import grants
+    from catalog import clients, db
+    from contracts import model
+
+    with db.session(settings.db_url) as s:
+        keys = {}
+        for name, role in ((DEMO_STEWARD, "steward"), (DEMO_ANALYST, "analyst")):
+            client = clients.ensure_client(s, name, role=role, organization="演示 demo")
+            clients.revoke_keys(s, client, label="demo")
+            keys[role] = clients.issue_key(s, client, label="demo", lifetime_days=settings.key_lifetime_days)
+        analyst = clients.client(s, DEMO_ANALYST)
+        waiting = [r for r in grants.requests(s, client=analyst, status=grants.RequestStatus.pending)]
+        if not waiting:
+            waiting = [
+                grants.request_access(
+                    s,
+                    analyst,
+                    model.find(settings.contracts_dir, DEMO_DATASET),
+                    fields=["street_code", "community_code", "registered_on"],
+                    purpose="演示 demo: 各街道常住人口登记趋势分析",
+                    legal_basis="《北京市公共数据管理办法》",
+                )
+            ]
+        return DemoAccess(keys["steward"], keys["analyst"], waiting[0].id)
+
+
+def _demo_summary(settings: Settings, key: str, access: DemoAccess) -> str:
     from sqlalchemy import select
 
     from catalog import db
@@ -393,6 +433,14 @@ def _demo_summary(settings: Settings, key: str) -> str:
         f"  curl -H 'X-API-Key: {key}' '{base}/api/v1/datasets/derived-building_economy/records?limit=3'",
         f"  ckanapi action package_show id=population-residents -r {base}",
         "",
+        f"Steward key     {access.steward}",
+        f"Analyst key     {access.analyst}   (its access request to the residents is pending)",
+        "A steward's queue, then the approval, then the analyst's read:",
+        f"  curl -H 'X-API-Key: {access.steward}' '{base}/api/v1/access-requests?status=pending'",
+        f"  curl -X POST -H 'X-API-Key: {access.steward}' -H 'Content-Type: application/json' -d '{{}}' "
+        f"'{base}/api/v1/access-requests/{access.request_id}/approve'",
+        f"  curl -H 'X-API-Key: {access.analyst}' '{base}/api/v1/datasets/population-residents/records?limit=3'",
+        "",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
@@ -421,7 +469,7 @@ def demo(
         typer.echo("ingestion failed: see the Airflow logs above", err=True)
         raise typer.Exit(1)
     key = _demo_key(settings)
-    typer.echo(_demo_summary(settings, key))
+    typer.echo(_demo_summary(settings, key, _demo_access(settings)))
     if serve_api:
         serve(host=settings.api_host, port=settings.api_port)
 
