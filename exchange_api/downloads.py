@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from access import audit
 from access.policy import require_shared, sharing_of
 from catalog import lookup, permissions, uploads
 from catalog.models import ApiClient
@@ -18,6 +19,7 @@ router = APIRouter(tags=["ckan"])
 
 @router.get("/dataset/{dataset_id}/resource/{resource_id}/download/{filename}", summary="Download an uploaded file")
 def download(
+    request: Request,
     dataset_id: str,
     resource_id: str,
     filename: str,
@@ -36,4 +38,16 @@ def download(
     if filename != (res.url or "").rsplit("/", 1)[-1]:
         raise NotFound(f"file {filename} not found for resource {resource_id}")
     path = uploads.stored_file(s, settings, res, filename)
+    event = audit.Event(
+        action="download",
+        client_id=caller.id if caller else None,
+        client=caller.name if caller else None,
+        organization=caller.organization if caller else None,
+        dataset=res.dataset.key,
+        rows=0,
+        fields=[f"file:{path.name}"],
+        request_id=getattr(request.state, "request_id", None),
+        query=f"{resource_id}/{filename}",
+    )
+    audit.write(s, settings, event)  # anonymous downloads of public files are recorded too
     return FileResponse(path, media_type=res.extra.get("mimetype"), filename=path.name)

@@ -223,3 +223,22 @@ def test_the_audit_log_is_read_by_stewards_and_by_departments_for_their_own_data
     other = _client(hub, "civil-publisher", role="publisher", org="11010100003")
     assert other.get("/api/v1/audit").json()["records"] == []
     assert httpx.get(hub.url + "/api/v1/audit", headers={"X-API-Key": hub.keys["consumer"]}).status_code == 403
+
+
+def test_a_file_download_is_audited(hub: Site) -> None:
+    import io
+
+    import ckanapi
+
+    publisher = ckanapi.RemoteCKAN(hub.url, apikey=hub.keys["publisher"])
+    steward = ckanapi.RemoteCKAN(hub.url, apikey=hub.keys["steward"])
+    steward.action.package_create(name="audited-files", title="文件", owner_org="dept-11010100001")
+    res = publisher.action.resource_create(package_id="audited-files", upload=("站点.csv", io.BytesIO(b"id\n1\n")))
+    before = _audit_count(hub)
+    got = httpx.get(res["url"], headers={"X-API-Key": hub.keys["consumer"], "X-Request-ID": "dl-1"})
+    assert got.status_code == 200 and got.content == b"id\n1\n"
+    assert _audit_count(hub) == before + 1
+    with db.session(hub.settings.db_url) as s:
+        last = audit.records(s, limit=1)[0]
+        assert last.action == "download" and last.client == "grid-app" and last.request_id == "dl-1"
+        assert last.fields == ["file:站点.csv"]
