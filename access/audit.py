@@ -22,13 +22,13 @@ import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from access.policy import Column, Policy
-from catalog.models import ApiClient, Base, utcnow
+from catalog.models import ApiClient, Base, aware, utcnow
 from hub.errors import ConfigError
 from hub.settings import Settings
 
@@ -96,7 +96,7 @@ class Event:
 
 
 def _at(when: dt.datetime) -> str:
-    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return aware(when).astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def content(row: AuditRecord) -> dict[str, Any]:
@@ -162,6 +162,21 @@ def _lock_head(s: Session) -> AuditHead:
     return head
 
 
+class Who(TypedDict):
+    client_id: str | None
+    client: str | None
+    organization: str | None
+
+
+def who(caller: ApiClient | None) -> Who:
+    """The caller's part of an event (all None for an anonymous caller)."""
+    return {
+        "client_id": caller.id if caller else None,
+        "client": caller.name if caller else None,
+        "organization": caller.organization if caller else None,
+    }
+
+
 def served(
     action: str,
     caller: ApiClient | None,
@@ -177,9 +192,7 @@ def served(
     """The event of a call that returned ``rows`` rows of ``columns`` under ``policy``."""
     return Event(
         action=action,
-        client_id=caller.id if caller else None,
-        client=caller.name if caller else None,
-        organization=caller.organization if caller else None,
+        **who(caller),
         dataset=policy.dataset,
         rows=rows,
         fields=[c.name for c in columns],

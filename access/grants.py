@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, or_, select
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from access import rowfilter
-from catalog.models import ApiClient, Base, utcnow
+from catalog.models import ApiClient, Base, aware, utcnow
 from contracts.model import Classification, Contract
 from hub.errors import BadParameter, Conflict, Forbidden, NotFound
 
@@ -74,10 +74,6 @@ class Grant(Base):
     rows_per_day: Mapped[int | None] = mapped_column(BigInteger)
 
 
-def _aware(when: dt.datetime) -> dt.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
 def working_days_after(start: dt.datetime, days: int) -> dt.datetime:
     """``days`` working days (Monday to Friday) after ``start``; public holidays are not counted out."""
     when, left = start, days
@@ -90,7 +86,7 @@ def working_days_after(start: dt.datetime, days: int) -> dt.datetime:
 
 def working_days_left(due: dt.datetime, now: dt.datetime | None = None) -> int:
     """Working days from now until ``due`` (negative: overdue by that many)."""
-    now, due = _aware(now or utcnow()), _aware(due)
+    now, due = aware(now or utcnow()), aware(due)
     sign, a, b = (1, now.date(), due.date()) if due >= now else (-1, due.date(), now.date())
     count = sum(1 for i in range((b - a).days) if (a + dt.timedelta(days=i + 1)).weekday() < 5)
     return sign * count
@@ -130,7 +126,7 @@ def _until(value: dt.date | dt.datetime | None, default_days: int) -> dt.datetim
     if value is None:
         return now + dt.timedelta(days=default_days)
     when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time.max, dt.UTC)
-    when = _aware(when)
+    when = aware(when)
     if when <= now:
         raise BadParameter(f"expiry {when:%Y-%m-%d} is in the past", column="expires")
     if when > now + dt.timedelta(days=MAX_GRANT_DAYS):
@@ -221,8 +217,8 @@ def approve(
     if wider:
         raise BadParameter(f"an approval may narrow a request, not widen it: {', '.join(wider)}", column="fields")
     names, clear = _check_fields(contract, names, clear)
-    until = _until(expires, 365) if expires else (_aware(req.wanted_until) if req.wanted_until else _until(None, 365))
-    if req.wanted_until and until > _aware(req.wanted_until):
+    until = _until(expires, 365) if expires else (aware(req.wanted_until) if req.wanted_until else _until(None, 365))
+    if req.wanted_until and until > aware(req.wanted_until):
         raise BadParameter("an approval may shorten the expiry asked for, not extend it", column="expires")
     grant = Grant(
         id=str(uuid.uuid4()),
@@ -305,7 +301,7 @@ def revoke(s: Session, found: Grant) -> None:
 
 def is_live(found: Grant, now: dt.datetime | None = None) -> bool:
     now = now or utcnow()
-    return found.revoked is None and _aware(found.expires) > now
+    return found.revoked is None and aware(found.expires) > now
 
 
 def active(s: Session, client: ApiClient | None, dataset: str, now: dt.datetime | None = None) -> list[Grant]:
@@ -328,5 +324,5 @@ def listing(
     if dataset:
         q = q.where(Grant.dataset == dataset)
     if live_only:
-        q = q.where(Grant.revoked.is_(None), or_(Grant.expires > utcnow()))
+        q = q.where(Grant.revoked.is_(None), Grant.expires > utcnow())
     return list(s.scalars(q))

@@ -19,7 +19,7 @@ import jwt
 from sqlalchemy.orm import Session
 
 from catalog import clients
-from catalog.models import ApiKey, utcnow
+from catalog.models import ApiKey, aware, utcnow
 from hub.errors import NotAuthorized
 from hub.settings import Settings
 
@@ -56,8 +56,7 @@ def issue(s: Session, settings: Settings, client_id: str, client_secret: str) ->
     now = utcnow()
     until = now + LIFETIME
     if key.expires_at is not None:
-        expires = key.expires_at if key.expires_at.tzinfo else key.expires_at.replace(tzinfo=dt.UTC)
-        until = min(until, expires)
+        until = min(until, aware(key.expires_at))
     claims = {"iss": ISSUER, "sub": key.client.id, "jti": key.id, "iat": now, "exp": until}
     return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM), int((until - now).total_seconds())
 

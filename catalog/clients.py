@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import ApiClient, ApiKey, utcnow
+from catalog.models import ApiClient, ApiKey, aware, utcnow
 from hub.errors import HubError, NotAuthorized, NotFound
 
 
@@ -146,10 +146,6 @@ def revoke_keys(s: Session, client: ApiClient, label: str | None = None) -> int:
     return _revoke_tree(s, [k for k in client.keys if label is None or k.label == label])
 
 
-def _aware(when: dt.datetime) -> dt.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
 def authenticate_key(s: Session, key: str) -> ApiKey:
     """The live key row for ``key``: unknown and revoked keys get one message, expired keys say so."""
     return _check_live(s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))))
@@ -163,9 +159,9 @@ def check_live(row: ApiKey | None) -> ApiKey:
 def _check_live(row: ApiKey | None) -> ApiKey:
     if row is None or row.revoked_at is not None:
         raise NotAuthorized(UNKNOWN_KEY)
-    if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
+    if row.expires_at is not None and aware(row.expires_at) <= utcnow():
         raise NotAuthorized(
-            f"API key {row.prefix}… expired on {_aware(row.expires_at):%Y-%m-%d}; ask a data steward for a new one"
+            f"API key {row.prefix}… expired on {aware(row.expires_at):%Y-%m-%d}; ask a data steward for a new one"
         )
     return row
 
@@ -185,7 +181,7 @@ def state(key: ApiKey) -> str:
     """``live``, ``revoked`` or ``expired``."""
     if key.revoked_at is not None:
         return "revoked"
-    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+    if key.expires_at is not None and aware(key.expires_at) <= utcnow():
         return "expired"
     return "live"
 

@@ -26,6 +26,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def aware(when: dt.datetime) -> dt.datetime:
+    """A stored time as UTC-aware (SQLite hands timestamps back without their zone)."""
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 

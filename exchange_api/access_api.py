@@ -244,9 +244,7 @@ def verify(
     (found,) = cur.execute(sql, params).fetchall()[0]
     event = audit.Event(
         action="verify",
-        client_id=caller.id,
-        client=caller.name,
-        organization=caller.organization,
+        **audit.who(caller),
         dataset=contract.id,
         rows=0,
         fields=sorted(body.match),

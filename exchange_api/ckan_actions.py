@@ -9,7 +9,7 @@ an ActionError; ``to_action_error`` turns each into CKAN's error type and HTTP s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,11 +141,16 @@ def visible_dataset(ctx: Context, ref: Any) -> Dataset:
     return ds
 
 
-def package(ctx: Context, ds: Dataset) -> dict[str, Any]:
-    """The package dict of ``ds`` as this caller sees it: datasets it may not read are never named
-    (not in lineage, not in related resource codes)."""
+def packages(ctx: Context, datasets: Iterable[Dataset]) -> list[dict[str, Any]]:
+    """The package dicts of ``datasets`` as this caller sees them: datasets it may not read are
+    never named (not in lineage, not in related resource codes). What is withheld is worked out
+    once per call, not once per package."""
     from catalog.ckan import package_dict, without
     from catalog.dcat import withheld_from
 
-    withheld = withheld_from(ctx.session, ctx.caller)
-    return without(package_dict(ds, ctx.settings.base_url), withheld.hides)
+    hides = withheld_from(ctx.session, ctx.caller).hides
+    return [without(package_dict(ds, ctx.settings.base_url), hides) for ds in datasets]
+
+
+def package(ctx: Context, ds: Dataset) -> dict[str, Any]:
+    return packages(ctx, [ds])[0]

@@ -25,6 +25,7 @@ from exchange_api.ckan_actions import (
     as_int,
     as_json,
     package,
+    packages,
     required,
     visible_dataset,
 )
@@ -91,7 +92,7 @@ def current_package_list_with_resources(ctx: Context, params: dict[str, Any]) ->
     rows = sorted(_listed(ctx, params), key=lambda d: d.modified, reverse=True)
     offset, limit = as_int(params, "offset", 0), as_int(params, "limit", 0)
     rows = rows[offset : offset + limit] if limit else rows[offset:]
-    return [package(ctx, d) for d in rows]
+    return packages(ctx, rows)
 
 
 @action("package_show")
@@ -134,7 +135,7 @@ def package_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     search_facets = _search_facets(ctx, result, query)
     return {
         "count": result.count,
-        "results": [package(ctx, d) for d in result.datasets],
+        "results": packages(ctx, result.datasets),
         "sort": ", ".join(f"{n} {'desc' if d else 'asc'}" for n, d in query.sort),
         "facets": {k: {i["name"]: i["count"] for i in v["items"]} for k, v in search_facets.items()},
         "search_facets": search_facets,
@@ -170,7 +171,7 @@ def _with_datasets(ctx: Context, params: dict[str, Any], members: list[Any], des
     out: dict[str, Any] = describe(len(datasets))
     out["users"] = []
     if as_bool(params.get("include_datasets")):
-        out["packages"] = [package(ctx, d) for d in datasets]
+        out["packages"] = packages(ctx, datasets)
     return out
 
 

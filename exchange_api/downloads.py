@@ -40,9 +40,7 @@ def download(
     path = uploads.stored_file(s, settings, res, filename)
     event = audit.Event(
         action="download",
-        client_id=caller.id if caller else None,
-        client=caller.name if caller else None,
-        organization=caller.organization if caller else None,
+        **audit.who(caller),
         dataset=res.dataset.key,
         rows=0,
         fields=[f"file:{path.name}"],
