@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +26,9 @@ from typing import Any, TypedDict
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from access import secretfile
 from access.policy import Column, Policy
 from catalog.models import ApiClient, Base, aware, utcnow
-from hub.errors import ConfigError
 from hub.settings import Settings
 
 GENESIS = "0" * 64
@@ -132,15 +131,7 @@ def key_file(home: Path, configured: Path | None = None) -> Path:
 
 def anchor_key(path: Path) -> bytes:
     """The HMAC key for anchors, created (0600) on first use; never stored in the database."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="ascii") as out:
-            out.write(secrets.token_hex(32))
-        path.chmod(0o600)
-    text_key = path.read_text(encoding="ascii").strip()
-    if len(text_key) < 32:
-        raise ConfigError(f"audit key file {path} is too short: it must hold at least 32 hex characters")
-    return bytes.fromhex(text_key)
+    return secretfile.load(path)
 
 
 def sign(key: bytes, seq: int, head_hash: str) -> str:

@@ -33,6 +33,33 @@ class Direction(StrEnum):
     desc = "DESC"
 
 
+def conditions(
+    policy: Policy, filters: Mapping[str, str] = {}, text: str | None = None
+) -> tuple[list[str], list[object]]:
+    """The WHERE clauses every read of a dataset shares: the grant's rows, the caller's equality
+    filters and text search, over columns the caller receives in clear only."""
+    clauses: list[str] = []
+    values: list[object] = []
+    if policy.row_filter:
+        clauses.append(f"({policy.row_filter})")  # the grant's rows, checked by access.rowfilter
+    for name, value in filters.items():
+        if name not in policy.names and name not in policy.withheld | policy.ungranted:
+            clear = [c.name for c in policy.columns if not c.masked and c.field.type != "geometry"]
+            why = f"unknown parameter {name!r}; filter on one of: {', '.join(clear)}"
+            raise InputError(why, column=name, rule="filter")
+        col = policy.in_clear(name, rule="filter", purpose="filtering")
+        clauses.append(f"{quote(name)} = TRY_CAST(? AS {SQL_TYPES[col.field.type]})")
+        values.append(value)
+    if text:
+        searched = [c for c in policy.columns if not c.masked and c.field.type == "string"]
+        if not searched:
+            clauses.append("FALSE")
+        else:
+            clauses.append("(" + " OR ".join(f"{quote(c.name)} ILIKE ?" for c in searched) + ")")
+            values += [f"%{text}%"] * len(searched)
+    return clauses, values
+
+
 @dataclass(frozen=True)
 class PageQuery:
     """A page of a dataset as one caller may see it."""
@@ -56,26 +83,8 @@ class PageQuery:
                 raise InputError(f"{name} must be between 0 and {MAX_ROW}", column=name, rule="range")
 
     def where(self) -> tuple[str, list[object]]:
-        clauses: list[str] = [f"{ROW} > ?"]
-        values: list[object] = [self.after]
-        if self.policy.row_filter:
-            clauses.append(f"({self.policy.row_filter})")  # the grant's rows, checked by access.rowfilter
-        for name, value in self.filters.items():
-            if name not in self.policy.names and name not in self.policy.withheld | self.policy.ungranted:
-                clear = [c.name for c in self.policy.columns if not c.masked and c.field.type != "geometry"]
-                why = f"unknown parameter {name!r}; filter on one of: {', '.join(clear)}"
-                raise InputError(why, column=name, rule="filter")
-            col = self.policy.in_clear(name, rule="filter", purpose="filtering")
-            clauses.append(f"{quote(name)} = TRY_CAST(? AS {SQL_TYPES[col.field.type]})")
-            values.append(value)
-        if self.text:
-            searched = [c for c in self.policy.columns if not c.masked and c.field.type == "string"]
-            if not searched:
-                clauses.append("FALSE")
-            else:
-                clauses.append("(" + " OR ".join(f"{quote(c.name)} ILIKE ?" for c in searched) + ")")
-                values += [f"%{self.text}%"] * len(searched)
-        return " AND ".join(clauses), values
+        clauses, values = conditions(self.policy, self.filters, self.text)
+        return " AND ".join([f"{ROW} > ?", *clauses]), [self.after, *values]
 
     def _order(self, source: str = "") -> str:
         prefix = f"{source}." if source else ""
@@ -98,3 +107,31 @@ class PageQuery:
     def count_sql(self) -> tuple[str, list[object]]:
         where, values = self.where()
         return f"SELECT count(*) FROM {TABLE} WHERE {where}", values
+
+
+@dataclass(frozen=True)
+class Release:
+    """Every row of a dataset version as one caller may see it: the query behind exports, change
+    feeds and analysts' policy views. Rows come in the order of ``source`` (a serving copy's table
+    is stored in serving order, and DuckDB keeps insertion order), so the result streams without a
+    sort however large it is."""
+
+    policy: Policy
+    columns: Sequence[Column]
+    filters: Mapping[str, str] = field(default_factory=dict)
+    source: str = TABLE
+    """A table or table expression holding the stored (unmasked) columns."""
+
+    def where(self) -> tuple[str, list[object]]:
+        clauses, values = conditions(self.policy, self.filters)
+        return " AND ".join(clauses or ["TRUE"]), values
+
+    def sql(self, extra: Sequence[str] = ()) -> tuple[str, list[object]]:
+        """``SELECT`` of ``extra`` expressions (over the stored columns) then the released columns."""
+        where, values = self.where()
+        columns = ", ".join([*extra, *(c.sql("src") for c in self.columns)]) or "NULL AS _none"
+        return f"SELECT {columns} FROM {self.source} AS src WHERE {where}", values
+
+    def count_sql(self) -> tuple[str, list[object]]:
+        where, values = self.where()
+        return f"SELECT count(*) FROM {self.source} AS src WHERE {where}", values

@@ -12,12 +12,11 @@ a key is (``Authorization: Bearer <token>``).
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from pathlib import Path
 
 import jwt
 from sqlalchemy.orm import Session
 
+from access import secretfile
 from catalog import clients
 from catalog.models import ApiKey, aware, utcnow
 from hub.errors import NotAuthorized
@@ -29,16 +28,7 @@ LIFETIME = dt.timedelta(minutes=15)
 
 
 def signing_key(settings: Settings) -> bytes:
-    path: Path = settings.resolved_home / "token.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with path.open("x", encoding="ascii") as out:
-                out.write(secrets.token_hex(32))
-        except FileExistsError:
-            pass  # another worker made it first
-        path.chmod(0o600)
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    return secretfile.load(settings.resolved_home / "token.key")
 
 
 def looks_like_token(presented: str) -> bool:

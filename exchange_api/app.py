@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from catalog import db
-from exchange_api import access_api, ckan_api, oauth, openapi, records
+from exchange_api import access_api, bulk, ckan_api, oauth, openapi, records
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
 from exchange_api.headers import SecurityHeaders
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(ckan_api.router)
     app.include_router(records.router)
+    app.include_router(bulk.router)
     app.include_router(access_api.router)
     app.include_router(oauth.router)
     openapi.install_docs(app)

@@ -17,6 +17,7 @@ from access.query import MAX_ROW, PageQuery
 from catalog import service
 from catalog.ckan import version_dict
 from catalog.models import ApiClient, Dataset
+from exchange import versions
 from exchange_api.deps import Contracts, get_contracts, get_session, get_settings, get_store, require_client
 from exchange_api.responses import JSONResponse
 from hub import limits
@@ -25,7 +26,7 @@ from hub.settings import Settings
 from warehouse.serving import Store
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
-RESERVED = {"limit", "cursor", "fields"}
+RESERVED = {"limit", "cursor", "fields", "as_of"}
 
 
 def _summary(ds: Dataset) -> dict[str, Any]:
@@ -106,6 +107,11 @@ def records(
     limit: int = Query(100, ge=1, le=1000, description="Records per page (1–1000)."),
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
     fields: str | None = Query(None, description="Comma-separated field names to return."),
+    as_of: str | None = Query(
+        None,
+        description="The version to read: a version number, a snapshot id or an ISO 8601 date/time "
+        "(China Standard Time unless an offset is given). Default: the newest. A cursor keeps its version.",
+    ),
     caller: ApiClient = Depends(require_client),
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
@@ -117,8 +123,13 @@ def records(
     policy = policy_for(caller, ds, contracts.get(ds.key), grants.active(s, caller, ds.key))
     chosen = policy.select(field_names(fields))
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    pinned, after = decode_cursor(cursor) if cursor else (None, 0)
-    head, cur = store.cursor(ds.key, pinned)
+    if cursor:
+        pinned, after = decode_cursor(cursor)
+        head, cur = store.cursor(ds.key, pinned)
+        at = versions.resolve(ds, str(pinned))
+    else:
+        after, at = 0, versions.resolve(ds, as_of)
+        head, cur = versions.open_copy(store, settings, contracts.get(ds.key), at)
     sql, values = PageQuery(policy, chosen, filters=filters, after=after, limit=limit + 1).sql()
     rows = cur.execute(sql, values).fetchall()
     shapes = [i for i, c in enumerate(chosen, start=1) if c.field.type == "geometry" and not c.masked]
@@ -128,6 +139,7 @@ def records(
     body = {
         "dataset": ds.name,
         "snapshot_id": str(head.snapshot_id),
+        "version": at.describe(),
         "fields": [c.describe() for c in chosen],
         "records": [dict(zip(names, r[1:], strict=True)) for r in page],
         "next_cursor": next_cursor,
@@ -138,8 +150,8 @@ def records(
         policy,
         chosen,
         len(page),
-        version=head.version,
-        snapshot_id=head.snapshot_id,
+        version=at.version,
+        snapshot_id=at.snapshot_id,
         request_id=getattr(request.state, "request_id", None),
         query=str(request.query_params),
     )

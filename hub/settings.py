@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     rate_rows_per_day: int = Field(default=5_000_000, ge=1)
     """Rows per day per client from the data paths, unless its grant or client record says otherwise."""
 
+    exchange_memory_limit: str = "1GB"
+    """DuckDB memory limit of one export or change-feed query (it spills to HUB_HOME/tmp beyond it)."""
+    export_batch_rows: int = Field(default=65_536, ge=1_024, le=1_048_576)
+    """Rows per streamed batch (and per Parquet row group) of an export."""
+
     audit_key_file: Path | None = None
     """HMAC key signing the audit log's anchors, kept outside the database; default HUB_HOME/audit.key."""
 

@@ -58,3 +58,14 @@ def grant(
             expires=dt.date.today() + dt.timedelta(days=days),
         )
         return made.id
+
+
+def publish_records(settings: Settings, name: str, records: list[dict[str, str]], dataset: str = DATASET) -> None:
+    """Publish exactly ``records`` (rows of :func:`generator.residents.records`) as a new version."""
+    from generator.export import write_csv
+
+    contract = model.find(settings.contracts_dir, dataset)
+    write_csv(steps.inbox_folder(settings, contract) / name, dataset, records, "gb18030")
+    for file in steps.discover(dataset, settings):
+        steps.check(dataset, file, settings, today=dt.date(2026, 11, 1))
+    steps.register(dataset, steps.publish(dataset, settings), settings)

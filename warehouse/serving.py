@@ -59,6 +59,33 @@ def _shuffle(keys: list[str]) -> str:
     return f"md5(concat_ws('|', '{salt}', {parts}))"
 
 
+def _write_copy(
+    final: Path, contract: Contract, source: str, params: list[object], *, data: pa.Table | None = None
+) -> None:
+    """Materialize ``source`` (a table expression over the stored columns) as a serving copy at
+    ``final``: written beside it and renamed into place, so a reader never sees half a copy."""
+    if final.exists():
+        return
+    tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+    keys = ", ".join(quote(k) for k in contract.primary_key)
+    shuffle = _shuffle(contract.primary_key)
+    con = duck.connect(tmp, extensions=() if data is not None else ("avro", "iceberg"))
+    try:
+        if data is not None:
+            con.register("incoming", data)
+        con.execute(
+            f"CREATE TABLE {TABLE} AS SELECT row_number() OVER (ORDER BY {shuffle}) AS {ROW}, * "
+            f"FROM {source} ORDER BY {shuffle}",
+            params,
+        )
+        con.execute(f"CREATE UNIQUE INDEX records_row ON {TABLE} ({ROW})")
+        con.execute(f"CREATE INDEX records_key ON {TABLE} ({keys})")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, final)
+
+
 def build(
     serving_dir: Path, contract: Contract, data: pa.Table, *, snapshot_id: int, version: int, keep: int = 3
 ) -> ServingVersion:
@@ -66,29 +93,41 @@ def build(
     target_dir = folder(serving_dir, contract.id)
     target_dir.mkdir(parents=True, exist_ok=True)
     final = target_dir / f"{snapshot_id}.duckdb"
-    if not final.exists():
-        tmp = target_dir / f".{snapshot_id}.duckdb.tmp"
-        tmp.unlink(missing_ok=True)
-        keys = ", ".join(quote(k) for k in contract.primary_key)
-        shuffle = _shuffle(contract.primary_key)
-        con = duck.connect(tmp, extensions=())
-        try:
-            con.register("incoming", data)
-            con.execute(
-                f"CREATE TABLE {TABLE} AS SELECT row_number() OVER (ORDER BY {shuffle}) AS {ROW}, * "
-                f"FROM incoming ORDER BY {shuffle}"
-            )
-            con.execute(f"CREATE UNIQUE INDEX records_row ON {TABLE} ({ROW})")
-            con.execute(f"CREATE INDEX records_key ON {TABLE} ({keys})")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(tmp, final)
+    _write_copy(final, contract, "incoming", [], data=data)
     current = ServingVersion(contract.id, snapshot_id, version, final, data.num_rows)
     pointer = {"snapshot_id": snapshot_id, "version": version, "file": final.name, "rows": data.num_rows}
     _atomic_write(target_dir / "CURRENT", json.dumps(pointer))
     _prune(target_dir, keep, final)
     return current
+
+
+RESTORED = "restored"
+"""Sub-folder of copies rebuilt from Iceberg for reads of older versions (``as_of``)."""
+
+
+def restore(
+    serving_dir: Path, contract: Contract, source: str, params: list[object], *, snapshot_id: int, keep: int = 2
+) -> Path:
+    """A serving copy of an older version, rebuilt from the Iceberg snapshot ``source`` reads
+    (time travel), kept apart from the published copies so it never displaces them."""
+    target_dir = folder(serving_dir, contract.id) / RESTORED
+    target_dir.mkdir(parents=True, exist_ok=True)
+    final = target_dir / f"{snapshot_id}.duckdb"
+    _write_copy(final, contract, source, params)
+    os.utime(final)
+    _prune(target_dir, keep, final)
+    return final
+
+
+def copy_path(serving_dir: Path, dataset: str, snapshot_id: int) -> Path | None:
+    """The serving copy of a snapshot, published or restored, if one is on disk."""
+    for path in (
+        folder(serving_dir, dataset) / f"{snapshot_id}.duckdb",
+        folder(serving_dir, dataset) / RESTORED / f"{snapshot_id}.duckdb",
+    ):
+        if path.exists():
+            return path
+    return None
 
 
 def _prune(target_dir: Path, keep: int, current: Path) -> None:
@@ -119,8 +158,8 @@ class Store:
     def cursor(self, dataset: str, snapshot_id: int | None = None) -> tuple[ServingVersion, duckdb.DuckDBPyConnection]:
         head = current(self.serving_dir, dataset)
         if snapshot_id is not None and snapshot_id != head.snapshot_id:
-            path = folder(self.serving_dir, dataset) / f"{snapshot_id}.duckdb"
-            if not path.exists():
+            path = copy_path(self.serving_dir, dataset, snapshot_id)
+            if path is None:
                 raise VersionGone(f"version {snapshot_id} of {dataset} is no longer served; start again")
             head = ServingVersion(dataset, snapshot_id, -1, path, -1)
         with self._lock:
