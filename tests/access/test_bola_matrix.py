@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from catalog import clients, db
@@ -72,6 +73,8 @@ DATA_ROUTES = {
     ("GET", "/api/v1/datasets/{ref}/records"),
     ("GET", "/api/v1/datasets/{ref}"),
     ("POST", "/api/v1/datasets/{ref}/verify"),
+    ("GET", "/api/v1/datasets/{ref}/export"),
+    ("GET", "/api/v1/datasets/{ref}/changes"),
 }
 METADATA_ROUTES = {("GET", "/dataset/{ref}.{fmt}"), ("GET", "/catalog.{fmt}"), ("GET", "/api/v1/datasets")}
 """Catalogue metadata (DCAT, the dataset list): no records; private datasets follow the catalogue's visibility."""
@@ -169,6 +172,8 @@ def test_every_caller_on_every_dataset_and_path(hub: tuple, name: str, dataset: 
             "datastore_search": http.get(
                 "/api/3/action/datastore_search", params={"resource_id": resources[dataset], "limit": 3}
             ),
+            "export": http.get(f"/api/v1/datasets/{ref}/export", params={"format": "jsonl"}),
+            "changes": http.get(f"/api/v1/datasets/{ref}/changes", params={"since": "1", "limit": 3}),
         }
     for path, answer in answers.items():
         assert answer.status_code == expected, (name, dataset, path, answer.text[:200])
@@ -184,6 +189,11 @@ def test_every_caller_on_every_dataset_and_path(hub: tuple, name: str, dataset: 
         assert all(set(r["id_number"][6:]) == {"*"} for r in records), "masked for every caller without clear"
     if dataset == residents.DATASET and not granted_only:
         assert all(r["name"] and set(r["name"][1:]) <= {"*"} for r in records)
+    exported = [orjson.loads(line) for line in answers["export"].content.splitlines()]
+    assert exported and {k for k in exported[0] if k != "_key"} == set(records[0]), "export releases what records do"
+    if "id_number" in exported[0]:
+        assert all(set(r["id_number"][6:]) == {"*"} for r in exported)
+    assert answers["changes"].json()["changes"] == []
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
@@ -191,6 +201,8 @@ def test_anonymous_callers_read_nothing(hub: tuple, dataset: str) -> None:
     url, _, resources = hub
     ref = dataset.replace(".", "-")
     assert httpx.get(f"{url}/api/v1/datasets/{ref}/records").status_code == 401
+    assert httpx.get(f"{url}/api/v1/datasets/{ref}/export").status_code == 401
+    assert httpx.get(f"{url}/api/v1/datasets/{ref}/changes", params={"since": "1"}).status_code == 401
     assert httpx.post(f"{url}/api/v1/datasets/{ref}/verify", json=_verify_body(dataset)).status_code == 401
     answer = httpx.get(f"{url}/api/3/action/datastore_search", params={"resource_id": resources[dataset]})
     assert answer.status_code in (401, 403) and answer.json()["success"] is False
