@@ -75,6 +75,16 @@ def _mount_access() -> None:
 _mount_access()
 
 
+def _mount_exchange() -> None:
+    from hub.exchange_cli import changes_command, export_command
+
+    app.command("export")(export_command)
+    app.command("changes")(changes_command)
+
+
+_mount_exchange()
+
+
 RESIDENTS_AT_SCALE_1 = 700_000
 
 
