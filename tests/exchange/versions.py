@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from generator import faults, population, residents
@@ -31,9 +32,14 @@ class Edits:
         return self.name_only | self.moved | self.phone_only | self.address_only
 
 
-def publish_two_versions(settings: Settings, rows: int = 300, seed: int = 7) -> Edits:
+def publish_two_versions(
+    settings: Settings, rows: int = 300, seed: int = 7, between: Callable[[], object] | None = None
+) -> Edits:
+    """Publish version 1, call ``between`` (if given), then publish version 2 with the known edits."""
     v1 = residents.records(population.make(rows, faults.stream(seed, "population")))
     publish_records(settings, "v1.csv", v1)
+    if between is not None:
+        between()
     v2 = [dict(r) for r in v1]
     edits = Edits(v1, v2)
     edits.removed = {r["id_number"] for r in v2[:5]}
