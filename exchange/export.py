@@ -46,6 +46,7 @@ MEDIA_TYPES = {
 SUFFIXES = {Format.parquet: "parquet", Format.csv: "csv", Format.jsonl: "jsonl", Format.arrow: "arrows"}
 BOM = "\ufeff".encode()
 FORMULA = r"^[=+\-@\t\r]"
+JSON_SLICE = 2048
 
 
 def media_type(fmt: Format, encoding: Encoding = Encoding.utf8) -> str:
@@ -130,14 +131,15 @@ def _csv(batches: Iterable[pa.RecordBatch], schema: pa.Schema, encoding: Encodin
 def _jsonl(batches: Iterable[pa.RecordBatch], schema: pa.Schema, geometry: Sequence[str]) -> Iterator[bytes]:
     shapes = [name for name in geometry if name in schema.names]
     for batch in batches:
-        lines = []
-        for row in batch.to_pylist():
-            for name in shapes:
-                if row[name] is not None:
-                    row[name] = orjson.Fragment(row[name])
-            lines.append(orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS))
-        if lines:
-            yield b"\n".join(lines) + b"\n"
+        for offset in range(0, batch.num_rows, JSON_SLICE):  # few Python objects alive at a time
+            lines = []
+            for row in batch.slice(offset, JSON_SLICE).to_pylist():
+                for name in shapes:
+                    if row[name] is not None:
+                        row[name] = orjson.Fragment(row[name])
+                lines.append(orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS))
+            if lines:
+                yield b"\n".join(lines) + b"\n"
 
 
 def _parquet(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[bytes]:
