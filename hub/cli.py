@@ -441,6 +441,8 @@ def _demo_summary(settings: Settings, key: str, access: DemoAccess) -> str:
         f"  curl -H 'X-API-Key: {key}' "
         f"'{base}/api/v1/datasets/population-residents/records?limit=3&street_code=110101001'",
         f"  curl -H 'X-API-Key: {key}' '{base}/api/v1/datasets/derived-building_economy/records?limit=3'",
+        f"  curl -OJ -H 'X-API-Key: {key}' "
+        f"'{base}/api/v1/datasets/population-residents/export?format=csv&encoding=gb18030'",
         f"  ckanapi action package_show id=population-residents -r {base}",
         "",
         f"Steward key     {access.steward}",

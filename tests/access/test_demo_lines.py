@@ -36,3 +36,9 @@ def test_the_printed_curl_lines_work_in_order(tmp_path: Path) -> None:
         for line in lines[:2]:  # the consumer's lines, as before
             if "population-residents" in line:
                 assert subprocess.run(["sh", "-c", line + " -s -f"], capture_output=True).returncode == 0
+        export = lines[2]
+        assert "/export?format=csv" in export
+        got = subprocess.run(["sh", "-c", export + " -s -f"], capture_output=True, cwd=tmp_path, timeout=30)
+        assert got.returncode == 0, got.stderr
+        saved = tmp_path / "population.residents-v1.csv"
+        assert saved.read_bytes().decode("gb18030").splitlines()[0].startswith('"_key","id_number"')
