@@ -14,6 +14,8 @@ import json
 import os
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,12 +150,23 @@ def current(serving_dir: Path, dataset: str) -> ServingVersion:
 
 
 class Store:
-    """Per-process cache of read-only connections to serving copies (thread-safe)."""
+    """Per-process cache of read-only connections to serving copies (thread-safe).
 
-    def __init__(self, serving_dir: Path):
+    A copy that was pruned (or a restored copy that was replaced) keeps its connection until it
+    has not been asked for for :attr:`IDLE` seconds; then the connection is closed, so a server
+    that runs for months does not hold every version it ever served. Streams already reading from
+    it finish: DuckDB keeps the database open for them.
+    """
+
+    IDLE = 120.0
+    """Seconds a connection to a deleted copy is kept after its last use."""
+
+    def __init__(self, serving_dir: Path, clock: Callable[[], float] = time.monotonic):
         self.serving_dir = serving_dir
         self._lock = threading.Lock()
         self._cons: dict[Path, duckdb.DuckDBPyConnection] = {}
+        self._used: dict[Path, float] = {}
+        self._clock = clock
 
     def cursor(self, dataset: str, snapshot_id: int | None = None) -> tuple[ServingVersion, duckdb.DuckDBPyConnection]:
         head = current(self.serving_dir, dataset)
@@ -163,14 +176,28 @@ class Store:
                 raise VersionGone(f"version {snapshot_id} of {dataset} is no longer served; start again")
             head = ServingVersion(dataset, snapshot_id, -1, path, -1)
         with self._lock:
+            now = self._clock()
             con = self._cons.get(head.path)
             if con is None:
+                self._sweep(now)
                 con = duck.connect(head.path, read_only=True, extensions=("spatial",))
                 self._cons[head.path] = con
-        return head, con.cursor()
+            self._used[head.path] = now
+            return head, con.cursor()
+
+    def _sweep(self, now: float) -> None:
+        for path in [p for p, used in self._used.items() if now - used > self.IDLE and not p.exists()]:
+            self._cons.pop(path).close()
+            del self._used[path]
+
+    @property
+    def open_copies(self) -> list[Path]:
+        with self._lock:
+            return sorted(self._cons)
 
     def close(self) -> None:
         with self._lock:
             for con in self._cons.values():
                 con.close()
             self._cons.clear()
+            self._used.clear()
