@@ -197,6 +197,15 @@ def dataset(s: Session, ref: str) -> Dataset:
     return ds
 
 
+def version_number(s: Session, contract: Contract, snapshot_id: int) -> int:
+    """The number the version of ``snapshot_id`` has, or will have when recorded next."""
+    ds = register_dataset(s, contract)
+    found = s.scalar(select(Version.number).where(Version.dataset_id == ds.id, Version.snapshot_id == snapshot_id))
+    if found is not None:
+        return found
+    return (s.scalar(select(func.max(Version.number)).where(Version.dataset_id == ds.id)) or 0) + 1
+
+
 def record_version(
     s: Session,
     contract: Contract,

@@ -213,7 +213,11 @@ def publish(dataset: str, settings: Settings | None = None) -> list[dict[str, An
 
 
 def register(dataset: str, published: list[dict[str, Any]], settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Record each published snapshot as a catalogue version and refresh the serving copy."""
+    """Write each published snapshot's serving copy, then record it as a catalogue version.
+
+    In that order: the API reads the copy of the catalogue's newest version, so a request between
+    the two steps is answered from the previous version, never from a version without its copy.
+    """
     settings = settings or get_settings()
     contract = _contract(dataset, settings)
     cat = tables.catalog(settings.warehouse_dir)
@@ -221,6 +225,18 @@ def register(dataset: str, published: list[dict[str, Any]], settings: Settings |
     for item in published:
         staged = settings.staging_dir / dataset / f"{item['sha256']}.parquet"
         summary = json.loads(staged.with_suffix(".json").read_text(encoding="utf-8"))
+        with db.session(settings.db_url) as s:
+            number = service.version_number(s, contract, item["snapshot_id"])
+        data = tables.read(cat, contract, item["snapshot_id"])
+        serving.build(
+            settings.serving_dir,
+            contract,
+            data,
+            snapshot_id=item["snapshot_id"],
+            version=number,
+            keep=settings.serving_versions_kept,
+        )
+        del data
         with db.session(settings.db_url) as s:
             version = service.record_version(
                 s,
@@ -241,15 +257,6 @@ def register(dataset: str, published: list[dict[str, Any]], settings: Settings |
                 version.quality = {**version.quality, "unmatched": summary["unmatched"]}
             number = version.number
             service.record_file(s, dataset, item["sha256"], status="published", version_id=version.id)
-        data = tables.read(cat, contract, item["snapshot_id"])
-        serving.build(
-            settings.serving_dir,
-            contract,
-            data,
-            snapshot_id=item["snapshot_id"],
-            version=number,
-            keep=settings.serving_versions_kept,
-        )
         staged.unlink(missing_ok=True)
         staged.with_suffix(".json").unlink(missing_ok=True)
         versions.append(
