@@ -11,7 +11,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import bench_exchange, bench_serving, bench_standards
+from bench import bench_exchange, bench_serving, bench_sql, bench_standards
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -22,6 +22,7 @@ def main() -> None:
         ("GB 11643 ID-number check (standards/)", bench_standards.run(rows, 3)),
         ("Serving path: API queries (warehouse/serving.py)", bench_serving.run(min(rows, 200_000), 200)),
         ("Exports and change feeds (exchange/)", bench_exchange.run(rows)),
+        (bench_sql.TITLE, bench_sql.run(rows)),
     ]
     head = [
         "# Benchmarks",

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from catalog import db
-from exchange_api import access_api, bulk, ckan_api, oauth, openapi, records
+from exchange import subscriptions
+from exchange_api import access_api, bulk, ckan_api, oauth, openapi, records, sql_api, subscriptions_api
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
 from exchange_api.headers import SecurityHeaders
@@ -36,7 +37,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.migrate(settings.db_url)
+        dispatcher = subscriptions.Dispatcher(settings).start()  # webhook notices, every webhook_poll_seconds
         yield
+        dispatcher.stop()
+        sql_api.close(app)
         app.state.store.close()
 
     app = openapi.HubAPI(
@@ -73,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ckan_api.router)
     app.include_router(records.router)
     app.include_router(bulk.router)
+    app.include_router(sql_api.router)
     app.include_router(access_api.router)
+    app.include_router(subscriptions_api.router)
     app.include_router(oauth.router)
     openapi.install_docs(app)
     return app

@@ -85,6 +85,24 @@ def _mount_exchange() -> None:
 _mount_exchange()
 
 
+def _mount_sql() -> None:
+    from hub.sql_cli import sql_command
+
+    app.command("sql")(sql_command)
+
+
+_mount_sql()
+
+
+def _mount_subscriptions() -> None:
+    from hub.subscriptions_cli import app as subscriptions_app
+
+    app.add_typer(subscriptions_app, name="subscriptions")
+
+
+_mount_subscriptions()
+
+
 RESIDENTS_AT_SCALE_1 = 700_000
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +76,22 @@ class Settings(BaseSettings):
     export_batch_rows: int = Field(default=65_536, ge=1_024, le=1_048_576)
     """Rows per streamed batch (and per Parquet row group) of an export."""
 
+    # --- analysts' SQL (docs/sql.md) ---
+    sql_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    """Wall-clock limit of one SQL query: past it the query is interrupted."""
+    sql_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Most rows a JSON answer of the SQL API carries (``truncated: true`` beyond)."""
+    sql_max_stream_rows: int = Field(default=1_000_000, ge=1)
+    """Most rows a CSV, Parquet, JSON Lines or Arrow answer of the SQL API carries."""
+    sql_max_result_bytes: int = Field(default=256 << 20, ge=1 << 20)
+    """Most bytes (as Arrow) one SQL answer may hold."""
+    sql_memory_limit: str = "1GB"
+    """DuckDB memory limit of one SQL sandbox (nothing spills to disk: past it the query fails)."""
+    sql_threads: int = Field(default=2, ge=1, le=64)
+    """DuckDB threads of one SQL sandbox."""
+    sql_max_concurrent: int = Field(default=4, ge=1, le=256)
+    """SQL queries one API process runs at once; a query waits for a place up to its timeout, then 429."""
+
     audit_key_file: Path | None = None
     """HMAC key signing the audit log's anchors, kept outside the database; default HUB_HOME/audit.key."""
 
@@ -90,6 +107,20 @@ class Settings(BaseSettings):
 
     keep_alive_seconds: int = Field(default=5, ge=1, le=600)
     """How long an idle keep-alive connection stays open."""
+
+    # --- webhook subscriptions (docs/subscriptions.md) ---
+    webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    """Comma-separated CIDRs; when set, webhooks may only reach addresses inside them (default: any
+    address but loopback, link-local, multicast, unspecified and reserved ones)."""
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20)
+    """Attempts to deliver one notice (backoff 30 s, 2 min, 10 min, 1 h, 6 h) before it is failed."""
+    webhook_poll_seconds: float = Field(default=5.0, ge=0, le=3600)
+    """How often each API process looks for notices to deliver; 0 turns its dispatcher off."""
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
     @property
     def audit_key_path(self) -> Path:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from catalog import db, service
 from contracts import model
 from contracts.model import Contract
+from exchange import subscriptions
 from hub.errors import InputError
 from hub.settings import Settings, get_settings
 from ingest import quarantine
@@ -257,6 +258,7 @@ def register(dataset: str, published: list[dict[str, Any]], settings: Settings |
                 version.quality = {**version.quality, "unmatched": summary["unmatched"]}
             number = version.number
             service.record_file(s, dataset, item["sha256"], status="published", version_id=version.id)
+            subscriptions.enqueue(s, dataset, number, item["snapshot_id"])  # outbox only: nothing is sent here
         staged.unlink(missing_ok=True)
         staged.with_suffix(".json").unlink(missing_ok=True)
         versions.append(

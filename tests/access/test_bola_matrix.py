@@ -91,12 +91,19 @@ ACCESS_ROUTES = {
     ("DELETE", "/api/v1/grants/{grant_id}"),
     ("GET", "/api/v1/audit"),
     ("POST", "/oauth/token"),
+    ("GET", "/api/v1/subscriptions"),
+    ("POST", "/api/v1/subscriptions"),
+    ("GET", "/api/v1/subscriptions/{subscription_id}/deliveries"),
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"),
 }
-"""The access machinery itself (requests, grants, the audit log, tokens): no dataset's records."""
+"""The access machinery itself (requests, grants, the audit log, tokens, webhook subscriptions, whose
+notices carry counts only; tests/exchange/test_subscriptions.py): no dataset's records."""
 CKAN_ROUTES = {("GET", "/api/3/action/{name}"), ("POST", "/api/3/action/{name}")}
 """CKAN actions: the ones that read records are DATA_ACTIONS."""
 DATA_ACTIONS = {"datastore_search"}
 """Every path that returns a dataset's data; the matrix below calls each of them."""
+SQL_ROUTES = {("GET", "/api/v1/sql"), ("POST", "/api/v1/sql")}
+"""Analysts' SQL: each dataset a query names passes policy_for (test_sql_reads_what_each_caller_may_read)."""
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +155,7 @@ def test_the_matrix_covers_every_data_route_and_action() -> None:
     }
     assert dataset_routes == DATA_ROUTES | {("GET", "/dataset/{ref}.{fmt}")}, "a new route reads a dataset"
     every = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
-    known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES
+    known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES
     assert every == known, f"classify the new route(s) and cover them here: {sorted(every - known)}"
     assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
 
@@ -206,3 +213,27 @@ def test_anonymous_callers_read_nothing(hub: tuple, dataset: str) -> None:
     assert httpx.post(f"{url}/api/v1/datasets/{ref}/verify", json=_verify_body(dataset)).status_code == 401
     answer = httpx.get(f"{url}/api/3/action/datastore_search", params={"resource_id": resources[dataset]})
     assert answer.status_code in (401, 403) and answer.json()["success"] is False
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("name", list(CALLERS))
+def test_sql_reads_what_each_caller_may_read(hub: tuple, name: str, dataset: str) -> None:
+    url, keys, _ = hub
+    with httpx.Client(base_url=url, headers={"X-API-Key": keys[name]}) as http:
+        answer = http.post("/api/v1/sql", json={"sql": f"SELECT * FROM {dataset} LIMIT 3"})
+        missing = http.post("/api/v1/sql", json={"sql": "SELECT * FROM population.nobody"})
+    if CALLERS[name].role not in ("analyst", "steward"):
+        assert answer.status_code == 403, answer.text
+        return
+    if not allowed(name, dataset):
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "sql_refused"
+        unknown = missing.json()["error"]["message"].replace("population.nobody", dataset)
+        assert answer.json()["error"]["message"] == unknown, "an ungranted dataset reads like a missing one"
+        return
+    assert answer.status_code == 200, answer.text
+    columns = [c["name"] for c in answer.json()["columns"]]
+    rows = [dict(zip(columns, r, strict=True)) for r in answer.json()["rows"]]
+    if dataset in CALLERS[name].grants and CALLERS[name].role != "steward":
+        assert set(columns) == set(GRANTED[dataset])
+    if "id_number" in columns:
+        assert rows and all(set(r["id_number"][6:]) == {"*"} for r in rows), "masked without a clear grant"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from catalog import clients, db
 from hub.settings import Settings
@@ -42,9 +43,9 @@ def issue_keys(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def site(folder: Path, *, rows: int = 0, contracts_dir: Path | None = None) -> Iterator[Site]:
-    """A hub under ``folder``; ``rows`` > 0 publishes that many residents first."""
-    settings = Settings(home=folder / "hub")
+def site(folder: Path, *, rows: int = 0, contracts_dir: Path | None = None, **overrides: Any) -> Iterator[Site]:
+    """A hub under ``folder`` (``overrides``: settings); ``rows`` > 0 publishes that many residents first."""
+    settings = Settings(home=folder / "hub", **overrides)
     if contracts_dir is not None:
         settings = settings.model_copy(update={"contracts_dir": contracts_dir})
     settings.ensure_dirs()
