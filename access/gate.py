@@ -3,7 +3,8 @@
 :func:`admit` charges one request to the caller's per-minute limit (both authentication paths
 call it: the exchange API's dependency and the CKAN dispatcher). :func:`release` runs after a
 data path has read its rows and before it answers: the rows are charged to the caller's daily
-budget (429 past it, and nothing leaves) and the audit record is written and committed.
+budget (429 past it, and nothing leaves), the audit record is written and committed, and the
+rows are counted in ``hub_rows_served_total``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from access import audit, ratelimit
 from access.policy import Policy
 from catalog.models import ApiClient
+from hub import metrics
 from hub.settings import Settings
 
 
@@ -24,3 +26,4 @@ def release(s: Session, settings: Settings, caller: ApiClient | None, policy: Po
     if caller is not None and event.rows > 0:
         ratelimit.limiter(settings).rows_served(caller, ratelimit.limits_for(settings, caller, policy), event.rows)
     audit.write(s, settings, event)
+    metrics.rows_served(event.dataset or "", event.action, event.rows)

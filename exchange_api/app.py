@@ -11,10 +11,10 @@ from starlette.exceptions import HTTPException
 
 from catalog import db
 from exchange import subscriptions
-from exchange_api import access_api, bulk, ckan_api, oauth, openapi, records, sql_api, subscriptions_api
+from exchange_api import access_api, bulk, ckan_api, oauth, openapi, ops, records, sql_api, subscriptions_api
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
-from exchange_api.headers import SecurityHeaders
+from exchange_api.headers import SecurityHeaders, request_ids
 from exchange_api.limits import BodyLimit
 from exchange_api.responses import JSONResponse
 from hub.errors import HubError
@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(HubError, hub_error_handler)
     app.add_middleware(BodyLimit, settings=settings)
-    app.add_middleware(SecurityHeaders)  # outermost: its request id is on every answer, 413s included
+    app.add_middleware(SecurityHeaders)
+    ops.instrument(app)  # requests counted and timed, 413s included
+    app.add_middleware(request_ids)  # outermost: the request id is on every answer and log line
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -81,5 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_api.router)
     app.include_router(subscriptions_api.router)
     app.include_router(oauth.router)
+    app.include_router(ops.router)
     openapi.install_docs(app)
     return app

@@ -1,9 +1,11 @@
 """Headers every response carries: the request id and the usual security headers.
 
-A pure ASGI middleware (no ``BaseHTTPMiddleware``: nothing is buffered or wrapped in a task
-group). The caller's ``X-Request-ID`` is kept only when it is a short token
-(``[A-Za-z0-9._:-]{1,64}``); anything else (newlines, long or odd values) is replaced by a new
-id, so a log line or a header can never be forged through it.
+The request id comes from asgi-correlation-id's middleware (:func:`request_ids`), which also puts
+it in every log line of the request (:mod:`hub.logs`). The caller's ``X-Request-ID`` is kept only
+when it is a short token (``[A-Za-z0-9._:-]{1,64}``); anything else (newlines, long or odd
+values) is replaced by a new id, so a log line or a header can never be forged through it.
+:class:`SecurityHeaders` is a pure ASGI middleware (no ``BaseHTTPMiddleware``: nothing is
+buffered or wrapped in a task group).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,11 +36,18 @@ COMMON = {
 }
 
 
-def request_id(offered: str | None) -> str:
-    """The caller's id if it is a safe token, else a fresh one."""
-    if offered and REQUEST_ID.fullmatch(offered):
-        return offered
+def safe_request_id(offered: str) -> bool:
+    """Is the caller's ``X-Request-ID`` a token the hub may repeat in headers and logs?"""
+    return REQUEST_ID.fullmatch(offered) is not None
+
+
+def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def request_ids(app: ASGIApp) -> CorrelationIdMiddleware:
+    """The outermost middleware: the request's id, in ``X-Request-ID`` and every log line."""
+    return CorrelationIdMiddleware(app, header_name="X-Request-ID", generator=new_request_id, validator=safe_request_id)
 
 
 class SecurityHeaders:
@@ -49,16 +59,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         raw = scope.get("headers") or []
-        offered = next((v for k, v in raw if k == b"x-request-id"), None)
-        rid = request_id(offered.decode("latin-1") if offered is not None else None)
-        scope.setdefault("state", {})["request_id"] = rid
+        scope.setdefault("state", {})["request_id"] = correlation_id.get() or new_request_id()
         path: str = scope.get("path", "")
         no_store = path.startswith("/api/") or any(k in CREDENTIALS for k, _ in raw)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = rid
                 for name, value in COMMON.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", API_CSP)

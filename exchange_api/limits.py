@@ -126,8 +126,7 @@ class BodyLimit:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
-                    (b"x-request-id", rid.encode()),
-                ],
+                ],  # X-Request-ID: added by the request-id middleware outside
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -243,11 +243,14 @@ def run_api(api: Any, settings: Settings) -> None:
 
     import uvicorn
 
+    from hub import logs
+
     config = uvicorn.Config(
         api,
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        log_config=logs.config(settings),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         timeout_keep_alive=settings.keep_alive_seconds,
     )

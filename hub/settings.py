@@ -6,6 +6,7 @@ Values come from ``HUB_*`` environment variables; nothing else reads the environ
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,11 @@ from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 class Settings(BaseSettings):
@@ -107,6 +113,12 @@ class Settings(BaseSettings):
 
     keep_alive_seconds: int = Field(default=5, ge=1, le=600)
     """How long an idle keep-alive connection stays open."""
+
+    # --- operations (docs/operations.md) ---
+    log_format: LogFormat = LogFormat.text
+    """``text`` (a line per event, with the request id) or ``json`` (one JSON object per line)."""
+    metrics_public: bool = False
+    """Serve ``/metrics`` without a key (for a scraper on a private network); default: stewards' keys only."""
 
     # --- webhook subscriptions (docs/subscriptions.md) ---
     webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)

@@ -103,6 +103,8 @@ CKAN_ROUTES = {("GET", "/api/3/action/{name}"), ("POST", "/api/3/action/{name}")
 DATA_ACTIONS = {"datastore_search"}
 """Every path that returns a dataset's data; the matrix below calls each of them."""
 SQL_ROUTES = {("GET", "/api/v1/sql"), ("POST", "/api/v1/sql")}
+OPS_ROUTES = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+"""Probes name no dataset; metrics (counts by dataset id) are stewards' (tests/exchange_api/test_ops.py)."""
 """Analysts' SQL: each dataset a query names passes policy_for (test_sql_reads_what_each_caller_may_read)."""
 
 
@@ -155,7 +157,7 @@ def test_the_matrix_covers_every_data_route_and_action() -> None:
     }
     assert dataset_routes == DATA_ROUTES | {("GET", "/dataset/{ref}.{fmt}")}, "a new route reads a dataset"
     every = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
-    known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES
+    known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES | OPS_ROUTES
     assert every == known, f"classify the new route(s) and cover them here: {sorted(every - known)}"
     assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
 
