@@ -19,12 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import httpx
 
+from bench.bench_serving import median_ms
 from catalog import clients, db
 from contracts import model
 from generator.residents import generate
@@ -66,16 +66,6 @@ GUARDED = {
         "SELECT street_code, COUNT(*) AS n FROM population.residents GROUP BY street_code HAVING COUNT(*) > 10"
     ),
 }
-
-
-def median_ms(repeat: int, fn: Callable[[], object]) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def _publish(settings: Settings, rows: int) -> None:

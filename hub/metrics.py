@@ -63,17 +63,19 @@ class CatalogueCollector(Collector):
             for dataset, status, n in s.execute(counted):
                 files.add_metric([dataset, status], n)
             newest = (
-                select(Dataset.key, func.max(Version.number))
-                .join(Version, Version.dataset_id == Dataset.id)
-                .where(Dataset.state == "active")
-                .group_by(Dataset.key)
+                select(Version.dataset_id, func.max(Version.number).label("number"))
+                .group_by(Version.dataset_id)
+                .subquery()
             )
-            for dataset, number in s.execute(newest).all():
+            current = (
+                select(Dataset.key, Version.number, Version.row_count)
+                .join(newest, newest.c.dataset_id == Dataset.id)
+                .join(Version, (Version.dataset_id == Dataset.id) & (Version.number == newest.c.number))
+                .where(Dataset.state == "active")
+            )
+            for dataset, number, count in s.execute(current):
                 version.add_metric([dataset], number)
-                count = s.scalar(
-                    select(Version.row_count).join(Dataset).where(Dataset.key == dataset, Version.number == number)
-                )
-                rows.add_metric([dataset], count or 0)
+                rows.add_metric([dataset], count)
             for status, n in s.execute(select(Delivery.status, func.count()).group_by(Delivery.status)):
                 deliveries.add_metric([status], n)
         yield from (files, version, rows, deliveries)
