@@ -1,9 +1,13 @@
-"""The hub's typed view of an ODCS v3 data contract.
+"""The hub's typed view of an ODCS v3.1.0 data contract.
 
-Contracts are parsed by the ``open-data-contract-standard`` models (so a file that is not valid
-ODCS does not load), then read into :class:`Contract`, which carries exactly what the hub
-enforces: fields with types, classification, masking and standard references; sharing and
-open type; primary key; publishing mode.
+Contracts are checked against the ODCS JSON schemas (:mod:`contracts.odcs`) and parsed by the
+``open-data-contract-standard`` models (so a file that is not valid ODCS does not load), then read
+into :class:`Contract`, which carries exactly what the hub enforces: fields with types,
+classification, masking and standard references; sharing and open type; primary key; publishing mode.
+
+ODCS has no geometry type. A geometry field is written ``logicalType: object`` (in JSON it is a
+GeoJSON geometry object), ``physicalType: geometry``, with custom properties ``geometryType``
+(Point, Polygon, …) and ``crs`` (EPSG:4490); the hub's field type for it is ``geometry``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from contracts import disclosure
+from contracts.odcs import problems as odcs_problems
 from hub.errors import ContractError
 
 
@@ -47,6 +52,21 @@ class OpenType(StrEnum):
 
 
 LOGICAL_TYPES = ("string", "integer", "number", "date", "timestamp", "boolean", "geometry")
+"""The hub's field types: the ODCS logical types it handles, and ``geometry`` (see the module docs)."""
+GEOMETRY_TYPES = (
+    "Point",
+    "LineString",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+)
+"""Values of the ``geometryType`` custom property (GeoJSON geometry types)."""
+GEOMETRY_HINT = (
+    "a geometry is written logicalType: object, physicalType: geometry, "
+    "with customProperties geometryType (e.g. Point, Polygon) and crs (e.g. EPSG:4490)"
+)
 
 
 class Field(BaseModel):
@@ -71,6 +91,8 @@ class Field(BaseModel):
     filterable: bool = False
     crs: str | None = None
     """For geometry fields: the coordinate reference system (EPSG:4490, CGCS2000)."""
+    geometry_type: str | None = None
+    """For geometry fields: the GeoJSON geometry type (Point, Polygon, …)."""
 
 
 class Department(BaseModel):
@@ -146,9 +168,7 @@ def _field(prop: Any, path: str) -> Field:
     name = prop.name or ""
     if not name:
         raise ContractError("a schema property has no name", path=path)
-    logical = prop.logicalType or "string"
-    if logical not in LOGICAL_TYPES:
-        raise ContractError(f"logicalType {logical!r} is not one of {LOGICAL_TYPES}", path=path, field=name)
+    logical = _field_type(prop, custom, path, name)
     mask = custom.get("mask")
     try:
         classification = Classification(prop.classification or "internal")
@@ -175,7 +195,26 @@ def _field(prop: Any, path: str) -> Field:
         pattern=(prop.logicalTypeOptions or {}).get("pattern"),
         filterable=bool(custom.get("filterable", False)),
         crs=custom.get("crs") if logical == "geometry" else None,
+        geometry_type=custom.get("geometryType") if logical == "geometry" else None,
     )
+
+
+def _field_type(prop: Any, custom: dict[str, Any], path: str, name: str) -> str:
+    """The hub's type of a field; an ``object`` with a geometryType and a crs is a geometry."""
+    logical = prop.logicalType or "string"
+    kind = custom.get("geometryType")
+    if logical != "object" and kind is None:
+        if logical not in LOGICAL_TYPES or logical == "geometry":
+            allowed = ", ".join(t for t in LOGICAL_TYPES if t != "geometry")
+            raise ContractError(
+                f"logicalType {logical!r} is not one of {allowed}, object; {GEOMETRY_HINT}", path=path, field=name
+            )
+        return str(logical)
+    if logical != "object" or kind is None or not custom.get("crs") or prop.physicalType != "geometry":
+        raise ContractError(f"the hub's only object fields are geometries: {GEOMETRY_HINT}", path=path, field=name)
+    if kind not in GEOMETRY_TYPES:
+        raise ContractError(f"geometryType {kind!r} is not one of {', '.join(GEOMETRY_TYPES)}", path=path, field=name)
+    return "geometry"
 
 
 def _enum(kind: type[StrEnum], value: Any, what: str, path: str) -> Any:
@@ -277,13 +316,23 @@ def parse(text: str, path: str = "<string>") -> Contract:
         raise ContractError(f"not valid YAML: {exc}", path=path) from None
     if not isinstance(data, dict):
         raise ContractError("a contract is a YAML mapping", path=path)
+    found = odcs_problems(data)
+    if found:
+        first = found[0]
+        more = f" (and {len(found) - 1} more; `hub contracts lint` lists them)" if len(found) > 1 else ""
+        hint = f"; {GEOMETRY_HINT}" if "'geometry'" in first.message else ""
+        raise ContractError(
+            f"not a valid ODCS {data.get('apiVersion', '')} contract at {first.where or 'the top'}: "
+            f"{first.message}{hint}{more}",
+            path=path,
+        )
     try:
-        odcs = OpenDataContractStandard(**data)
+        standard = OpenDataContractStandard(**data)
     except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ContractError(f"not a valid ODCS v3 contract at {loc}: {first['msg']}", path=path) from None
-    contract = from_odcs(odcs, path)
+        first_error = exc.errors()[0]
+        loc = ".".join(str(x) for x in first_error["loc"])
+        raise ContractError(f"not a valid ODCS contract at {loc}: {first_error['msg']}", path=path) from None
+    contract = from_odcs(standard, path)
     check_references(contract)
     return contract
 

@@ -54,8 +54,15 @@ def test_residents_contract_loads_with_what_the_hub_enforces() -> None:
             "no_such_table",
         ),
         (lambda d: _prop(d, "name").__setitem__("classification", "top-secret"), "classification 'top-secret'"),
-        (lambda d: _prop(d, "name").__setitem__("logicalType", "text"), "logicalType 'text'"),
-        (lambda d: d.__setitem__("unexpectedKey", 1), "not a valid ODCS v3 contract"),
+        (
+            lambda d: _prop(d, "name").__setitem__("logicalType", "text"),
+            "not a valid ODCS v3.1.0 contract at schema[0].properties[1].logicalType: 'text' is not one of",
+        ),
+        (lambda d: d.__setitem__("unexpectedKey", 1), "not a valid ODCS v3.1.0 contract at the top"),
+        (
+            lambda d: d.__setitem__("team", d["team"]["members"]) or d.__setitem__("apiVersion", "v2.0.0"),
+            "no ODCS JSON schema for apiVersion 'v2.0.0'",
+        ),
         (lambda d: [p.pop("primaryKey", None) for p in d["schema"][0]["properties"]], "primaryKey"),
         (
             lambda d: d["customProperties"].__setitem__(2, {"property": "sharingType", "value": "随便共享"}),
@@ -68,6 +75,7 @@ def test_residents_contract_loads_with_what_the_hub_enforces() -> None:
         "bad-classification",
         "bad-type",
         "not-odcs",
+        "unknown-api-version",
         "no-key",
         "bad-sharing-type",
     ],
@@ -82,3 +90,36 @@ def test_bad_contracts_fail_with_a_clear_error(edit: object, message: str) -> No
 def test_unknown_dataset_lists_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="population.residents"):
         model.find(RESIDENTS.parent, "population.nobody")
+
+
+POIS = RESIDENTS.parent / "spatial.pois.yaml"
+
+
+def _pois_geometry(edit: object) -> str:
+    doc = yaml.safe_load(POIS.read_text(encoding="utf-8"))
+    edit(_prop(doc, "geometry"))  # type: ignore[operator]
+    return yaml.safe_dump(doc, allow_unicode=True)
+
+
+def test_geometry_is_an_odcs_object_with_geometry_type_and_crs() -> None:
+    f = model.load(POIS).field("geometry")
+    assert (f.type, f.geometry_type, f.crs) == ("geometry", "Point", "EPSG:4490")
+    buildings = model.load(RESIDENTS.parent / "buildings.buildings.yaml").field("footprint")
+    assert (buildings.type, buildings.geometry_type, buildings.crs) == ("geometry", "Polygon", "EPSG:4490")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p.__setitem__("logicalType", "geometry"), "properties[4].logicalType: 'geometry' is not one of"),
+        (lambda p: p.__setitem__("customProperties", [p["customProperties"][0]]), "geometry: the hub's only object"),
+        (lambda p: p.__setitem__("customProperties", [p["customProperties"][1]]), "geometry: the hub's only object"),
+        (lambda p: p.__setitem__("physicalType", "WKB"), "field geometry: the hub's only object fields"),
+        (lambda p: p["customProperties"][1].__setitem__("value", "Blob"), "geometry: geometryType 'Blob' is not"),
+    ],
+    ids=["old-geometry-type", "no-geometry-type", "no-crs", "not-physical-geometry", "bad-geometry-type"],
+)
+def test_geometry_not_written_as_odcs_allows_fails_with_the_convention(edit: object, message: str) -> None:
+    with pytest.raises(ContractError) as err:
+        model.parse(_pois_geometry(edit), "pois.yaml")
+    assert message in str(err.value)
