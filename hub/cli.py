@@ -103,6 +103,15 @@ def _mount_subscriptions() -> None:
 _mount_subscriptions()
 
 
+def _mount_contracts() -> None:
+    from hub.contracts_cli import app as contracts_app
+
+    app.add_typer(contracts_app, name="contracts")
+
+
+_mount_contracts()
+
+
 RESIDENTS_AT_SCALE_1 = 700_000
 
 

@@ -1,0 +1,191 @@
+"""``hub contracts``: list the data contracts, lint them, and export them for other tools.
+
+Linting checks each contract three ways: the ODCS JSON schemas (the package's, and the one of the
+version the contract declares), the hub's own loader (standards, code tables, masks), and
+``datacontract lint``. Exports other than ``odcs`` are datacontract-cli's exporters. Nothing is
+downloaded: every schema and template comes from the installed packages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hub.errors import BadParameter, HubError
+from hub.settings import get_settings
+
+if TYPE_CHECKING:
+    from contracts.model import Contract
+
+app = typer.Typer(help="Data contracts (ODCS v3.1.0): list, lint, export.", no_args_is_help=True)
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    what: str
+    geometry: bool = True
+    """False when datacontract-cli's exporter cannot express a geometry field (it would be empty)."""
+    sql_dialect: bool = False
+
+
+FORMATS = {
+    f.name: f
+    for f in (
+        Format("odcs", "the contract itself (ODCS v3.1.0 YAML)"),
+        Format("jsonschema", "JSON Schema of one record as the API returns it (geometry: GeoJSON object)"),
+        Format("sql", "CREATE TABLE statement (--dialect, default duckdb)", sql_dialect=True),
+        Format("sqlalchemy", "SQLAlchemy model classes (--dialect)", geometry=False, sql_dialect=True),
+        Format("avro", "Avro schema", geometry=False),
+        Format("iceberg", "Iceberg table schema (JSON)", geometry=False),
+        Format("great-expectations", "Great Expectations suite (JSON), the contract's generic checks"),
+        Format("dbt-models", "dbt model schema YAML"),
+        Format("dbt-sources", "dbt sources YAML"),
+        Format("sodacl", "Soda checks (SodaCL YAML)"),
+        Format("pydantic-model", "Pydantic model classes", geometry=False),
+        Format("protobuf", "Protocol Buffers message", geometry=False),
+        Format("xsd", "XML Schema"),
+        Format("dbml", "DBML table"),
+        Format("mermaid", "Mermaid entity diagram"),
+        Format("markdown", "Markdown documentation"),
+        Format("html", "HTML page"),
+    )
+}
+SQL_DIALECTS = ("duckdb", "postgres", "mysql", "sqlserver", "oracle", "snowflake", "databricks", "trino")
+
+
+def _contract(dataset: str) -> Contract:
+    from contracts import model
+
+    return model.find(get_settings().contracts_dir, dataset)
+
+
+def _contract_paths(datasets: list[str] | None) -> list[Path]:
+    folder = get_settings().contracts_dir
+    if not datasets:
+        return sorted(folder.glob("*.yaml"))
+    paths = [folder / f"{d}.yaml" for d in datasets]
+    for dataset, path in zip(datasets, paths, strict=True):
+        if not path.exists():
+            _contract(dataset)  # raises the error that lists the known datasets
+    return paths
+
+
+def export(contract: Contract, fmt: str, dialect: str = "duckdb") -> str:
+    """The contract in ``fmt`` (see :data:`FORMATS`)."""
+    chosen = FORMATS.get(fmt)
+    if chosen is None:
+        raise BadParameter(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    if chosen.sql_dialect and dialect not in SQL_DIALECTS:
+        raise BadParameter(f"unknown SQL dialect {dialect!r}; dialects: {', '.join(SQL_DIALECTS)}")
+    assert contract.path is not None
+    if fmt == "odcs":
+        return Path(contract.path).read_text(encoding="utf-8")
+    geometries = [f.name for f in contract.fields if f.type == "geometry"]
+    if geometries and not chosen.geometry:
+        able = ", ".join(f.name for f in FORMATS.values() if f.geometry)
+        raise BadParameter(
+            f"format {fmt} cannot express the geometry field {geometries[0]!r} of {contract.id} "
+            f"(its exporter leaves it empty); formats that can: {able}"
+        )
+    from datacontract.data_contract import DataContract
+    from datacontract.export.exporter import ExportFormat
+    from datacontract.model.exceptions import DataContractException
+
+    quiet = logging.getLogger("datacontract")  # e.g. a warning for every geometry column in `sql`
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        out = DataContract(data_contract_file=contract.path, inline_references=False).export(
+            ExportFormat(fmt), schema_name="all", sql_server_type=dialect
+        )
+    except (DataContractException, RuntimeError, ValueError) as exc:
+        raise HubError(f"datacontract-cli could not export {contract.id} as {fmt}: {exc}") from None
+    finally:
+        quiet.setLevel(level)
+    text = out if isinstance(out, str) else out.decode("utf-8")
+    return text if text.endswith("\n") else text + "\n"
+
+
+@app.command("list")
+def list_command() -> None:
+    """Every contract: dataset id, ODCS version, contract version, status, fields, title."""
+    import yaml
+
+    from contracts import model
+
+    for path in sorted(get_settings().contracts_dir.glob("*.yaml")):
+        declared = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("apiVersion", "?")
+        c = model.load(path)
+        spatial = sum(f.type == "geometry" for f in c.fields)
+        shapes = f", {spatial} geometry" if spatial else ""
+        typer.echo(
+            f"{c.id:<30} {declared:<7} {c.version:<6} {c.status:<8} {len(c.fields):>2} fields{shapes:<12} {c.title}"
+        )
+
+
+@app.command("formats")
+def formats_command() -> None:
+    """The formats `hub contracts export` writes."""
+    for f in FORMATS.values():
+        note = "" if f.geometry else "  (not for contracts with a geometry field)"
+        typer.echo(f"{f.name:<20} {f.what}{note}")
+
+
+@app.command("lint")
+def lint_command(
+    datasets: Annotated[list[str] | None, typer.Argument(help="Dataset ids (default: every contract).")] = None,
+) -> None:
+    """Check contracts: the ODCS JSON schemas, the hub's loader, `datacontract lint`. Exit 1 on any problem."""
+    import yaml
+    from datacontract.data_contract import DataContract
+
+    from contracts import model, odcs
+
+    bad = 0
+    for path in _contract_paths(datasets):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        lines = [f"schema {p.describe()}" for p in odcs.problems(doc if isinstance(doc, dict) else {})]
+        if not lines:
+            try:
+                model.load(path)
+            except HubError as exc:
+                lines.append(f"hub {exc}")
+        run = DataContract(data_contract_file=str(path), inline_references=False).lint()
+        lines += [f"datacontract {c.name}: {c.reason}" for c in run.checks or [] if c.result != "passed"]
+        if lines:
+            bad += 1
+            typer.echo(f"FAIL {path.stem}")
+            for line in lines:
+                typer.echo(f"  {line}")
+        else:
+            typer.echo(f"ok   {path.stem}  ({doc.get('apiVersion')}: JSON schemas, hub loader, datacontract lint)")
+    if bad:
+        typer.echo(f"{bad} contract(s) with problems", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. spatial.pois.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="One of: " + ", ".join(FORMATS) + ".")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default: standard output).")] = None,
+    dialect: Annotated[str, typer.Option(help="sql, sqlalchemy: " + ", ".join(SQL_DIALECTS) + ".")] = "duckdb",
+) -> None:
+    """Write a contract in a format other tools read (datacontract-cli's exporters; `odcs` is the contract)."""
+    if fmt not in FORMATS:
+        raise BadParameter(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    text = export(_contract(dataset), fmt, dialect)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(f".{out.name}.part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, out)
+    typer.echo(f"wrote {out} ({fmt}, {len(text.encode('utf-8')):,} bytes)")
