@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.errors import BadParameter, HubError
+from hub.errors import BadParameter, ContractError, HubError
 from hub.settings import get_settings
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ def export(contract: Contract, fmt: str, dialect: str = "duckdb") -> str:
         raise BadParameter(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
     if chosen.sql_dialect and dialect not in SQL_DIALECTS:
         raise BadParameter(f"unknown SQL dialect {dialect!r}; dialects: {', '.join(SQL_DIALECTS)}")
-    assert contract.path is not None
+    if contract.path is None:
+        raise ContractError(f"contract {contract.id} was not loaded from a file; nothing to export")
     if fmt == "odcs":
         return Path(contract.path).read_text(encoding="utf-8")
     geometries = [f.name for f in contract.fields if f.type == "geometry"]
