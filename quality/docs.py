@@ -88,6 +88,8 @@ def build(settings: Settings, dataset: str, sha256: str | None = None) -> float:
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
     from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
 
+    import standards.expectations  # noqa: F401  (registers the hub's own expectations, which the pages render)
+
     started = time.perf_counter()
     root = site_root(settings, dataset)
     with _locked(settings, dataset):

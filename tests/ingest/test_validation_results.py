@@ -205,3 +205,19 @@ def test_a_file_checked_in_batches_gets_one_result(tmp_path: Path) -> None:
             == want["result"].get("partial_unexpected_index_list", [])[:5]
         )
     assert merged["statistics"]["evaluated_expectations"] == whole["statistics"]["evaluated_expectations"]
+
+
+def test_a_fresh_process_renders_the_hub_s_own_expectations(hub: tuple) -> None:
+    """The pages of the hub's expectations (GB 11643 and friends) render in a process that never
+    validated anything (a rebuild from the command line), not only inside the check."""
+    import os
+    import subprocess
+    import sys
+
+    _, settings, _, outcomes = hub
+    page = docs.site_root(settings, DATASET) / docs.page(_result(settings, outcomes["accepted"]))
+    page.unlink()
+    code = "from hub.settings import Settings; from quality import docs; docs.build(Settings(), 'population.residents')"
+    env = os.environ | {"HUB_HOME": str(settings.resolved_home)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[2], timeout=300)
+    assert "expect_column_values_to_be_valid_gb11643" in page.read_text(encoding="utf-8")
