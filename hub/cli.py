@@ -103,6 +103,15 @@ def _mount_subscriptions() -> None:
 _mount_subscriptions()
 
 
+def _mount_quality() -> None:
+    from hub.quality_cli import app as quality_app
+
+    app.add_typer(quality_app, name="quality")
+
+
+_mount_quality()
+
+
 RESIDENTS_AT_SCALE_1 = 700_000
 
 

@@ -207,9 +207,9 @@ def test_a_file_checked_in_batches_gets_one_result(tmp_path: Path) -> None:
     assert merged["statistics"]["evaluated_expectations"] == whole["statistics"]["evaluated_expectations"]
 
 
-def test_a_fresh_process_renders_the_hub_s_own_expectations(hub: tuple) -> None:
-    """The pages of the hub's expectations (GB 11643 and friends) render in a process that never
-    validated anything (a rebuild from the command line), not only inside the check."""
+def test_hub_quality_docs_rebuilds_in_a_fresh_process(hub: tuple) -> None:
+    """``hub quality docs`` rebuilds the site from the kept results in a process that never
+    validated anything: the pages of the hub's own expectations (GB 11643 ...) render there too."""
     import os
     import subprocess
     import sys
@@ -217,7 +217,11 @@ def test_a_fresh_process_renders_the_hub_s_own_expectations(hub: tuple) -> None:
     _, settings, _, outcomes = hub
     page = docs.site_root(settings, DATASET) / docs.page(_result(settings, outcomes["accepted"]))
     page.unlink()
-    code = "from hub.settings import Settings; from quality import docs; docs.build(Settings(), 'population.residents')"
     env = os.environ | {"HUB_HOME": str(settings.resolved_home)}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[2], timeout=300)
+    command = [str(Path(sys.executable).parent / "hub"), "quality", "docs", DATASET]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{DATASET}: 2 result(s), Data Docs built in "), done.stdout
     assert "expect_column_values_to_be_valid_gb11643" in page.read_text(encoding="utf-8")
+    unknown = subprocess.run([*command[:-1], "economy.nothing"], env=env, capture_output=True, text=True, timeout=300)
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: no contract for dataset 'economy.nothing'")
