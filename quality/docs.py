@@ -122,10 +122,10 @@ def resolve(settings: Settings, dataset: str, requested: str) -> Path:
 
     Every part is checked (:func:`hub.paths.inside`: no ``..``, separators, control characters,
     symlinks leading out); anything else, or a file that is not there, is refused."""
-    parts = [p for p in requested.split("/")]
-    if not parts or parts[-1] == "":
-        parts = [*parts[:-1], INDEX] if parts else [INDEX]
-    if any(p == "" for p in parts):
+    parts = requested.split("/")
+    if parts[-1] == "":
+        parts[-1] = INDEX
+    if "" in parts:
         raise paths.UnsafePath(f"page {requested!r} is refused: it holds an empty part")
     path = paths.inside(site_root(settings, dataset), *parts, what="Data Docs page")
     if not path.is_file():
