@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from catalog import profile
 from catalog.models import Activity, ApiClient, Dataset, Group, Organization, Resource, Version
@@ -115,8 +116,8 @@ def resource_dict(res: Resource, base_url: str) -> dict[str, Any]:
     return out
 
 
-def version_dict(v: Version) -> dict[str, Any]:
-    return {
+def version_dict(v: Version, base_url: str = "") -> dict[str, Any]:
+    out = {
         "version": v.number,
         "snapshot_id": str(v.snapshot_id),
         "published_at": iso(v.published_at),
@@ -126,6 +127,15 @@ def version_dict(v: Version) -> dict[str, Any]:
         "quality": v.quality,
         "lineage": v.lineage,
     }
+    checked = (v.quality or {}).get("validation")
+    if checked:  # GX's result and its Data Docs page (stewards and the publishing department: quality_api)
+        api = f"{base_url}/api/v1/datasets/{v.dataset.name}"
+        page = checked.get("data_docs_page")
+        out["validation"] = {
+            "result": f"{api}/versions/{v.number}/validation",
+            "data_docs": f"{api}/quality/docs/{quote(page)}" if page else None,
+        }
+    return out
 
 
 def _extra_value(value: Any) -> str:
@@ -191,8 +201,8 @@ def package_dict(ds: Dataset, base_url: str) -> dict[str, Any]:
         "origin": ds.origin,
         "contract_id": ds.key if ds.from_contract else None,
         "fields": ds.fields,
-        "versions": [version_dict(v) for v in ds.versions],
-        "latest_version": version_dict(latest) if latest else None,
+        "versions": [version_dict(v, base_url) for v in ds.versions],
+        "latest_version": version_dict(latest, base_url) if latest else None,
     }
 
 

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["exchange"])
 RESERVED = {"limit", "cursor", "fields", "as_of"}
 
 
-def _summary(ds: Dataset) -> dict[str, Any]:
+def _summary(ds: Dataset, base_url: str = "") -> dict[str, Any]:
     latest = ds.versions[-1] if ds.versions else None
     return {
         "id": ds.id,
@@ -41,14 +41,18 @@ def _summary(ds: Dataset) -> dict[str, Any]:
         "sharing_type": ds.sharing_type,
         "open_type": ds.open_type,
         "update_frequency": ds.update_frequency,
-        "latest_version": version_dict(latest) if latest else None,
+        "latest_version": version_dict(latest, base_url) if latest else None,
     }
 
 
 @router.get("/datasets", summary="List datasets")
-def list_datasets(_caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)) -> JSONResponse:
+def list_datasets(
+    _caller: ApiClient = Depends(require_client),
+    s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> JSONResponse:
     rows = s.scalars(select(Dataset).where(Dataset.state == "active").order_by(Dataset.name))
-    data = [_summary(ds) for ds in rows]
+    data = [_summary(ds, settings.base_url) for ds in rows]
     return JSONResponse({"count": len(data), "datasets": data})
 
 
@@ -58,12 +62,13 @@ def show_dataset(
     caller: ApiClient = Depends(require_client),
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
+    settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     ds = service.dataset(s, ref)
     policy = policy_for(caller, ds, contracts.get(ds.key), grants.active(s, caller, ds.key))
-    body = _summary(ds) | {
+    body = _summary(ds, settings.base_url) | {
         "fields": [c.describe() for c in policy.columns],
-        "versions": [version_dict(v) for v in ds.versions],
+        "versions": [version_dict(v, settings.base_url) for v in ds.versions],
     }
     return JSONResponse(body)
 

@@ -112,6 +112,15 @@ def _mount_contracts() -> None:
 _mount_contracts()
 
 
+def _mount_quality() -> None:
+    from hub.quality_cli import app as quality_app
+
+    app.add_typer(quality_app, name="quality")
+
+
+_mount_quality()
+
+
 RESIDENTS_AT_SCALE_1 = 700_000
 
 

@@ -179,6 +179,16 @@ class Settings(BaseSettings):
         return self.path("serving")
 
     @property
+    def quality_dir(self) -> Path:
+        """GX validation results, one ``<dataset>/<file sha256>/validation.json`` per checked file."""
+        return self.path("quality")
+
+    @property
+    def data_docs_dir(self) -> Path:
+        """GX Data Docs, one static site per dataset (``<dataset>/index.html``)."""
+        return self.path("data_docs")
+
+    @property
     def airflow_home(self) -> Path:
         return (self.airflow_home_dir or self.path("airflow")).expanduser().resolve()
 
@@ -195,6 +205,8 @@ class Settings(BaseSettings):
             self.staging_dir,
             self.warehouse_dir,
             self.serving_dir,
+            self.quality_dir,
+            self.data_docs_dir,
         ):
             folder.mkdir(parents=True, exist_ok=True)
             if folder.is_relative_to(home):

@@ -18,7 +18,7 @@ from ingest import quarantine
 from ingest.issues import HEADER_ROWS, Issue
 from ingest.read import iter_batches
 from ingest.standardize import arrow_schema, standardize
-from ingest.validate import row_keys, validate
+from ingest.validate import row_keys, validate_with_result
 
 
 @dataclass
@@ -32,6 +32,8 @@ class Checked:
     encoding: str | None = None
     format: str = ""
     ignored_columns: list[str] = field(default_factory=list)
+    results: list[tuple[int, Any]] = field(default_factory=list)
+    """GX's validation result of each batch, with the batch's first row (kept by :mod:`quality`)."""
 
     def rejected_rows(self) -> pa.Table | None:
         return pa.concat_tables(self.rejected, promote_options="permissive") if self.rejected else None
@@ -65,7 +67,11 @@ def check_file(path: Path, contract: Contract, staged: Path, *, today: dt.date |
             offset = out.rows
             out.encoding, out.format, out.ignored_columns = raw.encoding, raw.format, raw.ignored_columns
             std = standardize(raw.table, contract)
-            local = std.issues + validate(std.table, contract, today) if raw.table.num_rows else []
+            local = list(std.issues)
+            if raw.table.num_rows:
+                found, result = validate_with_result(std.table, contract, today)
+                local += found
+                out.results.append((offset, result))
             issues = [replace(i, index=i.index + offset) for i in local]
             flagged = {(i.index, i.rule) for i in issues}
             issues += [

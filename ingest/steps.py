@@ -27,6 +27,7 @@ from hub.settings import Settings, get_settings
 from ingest import quarantine
 from ingest.batches import check_file
 from ingest.issues import Issue
+from quality import keep as keep_validation
 from warehouse import serving, tables
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,8 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         summary |= {"status": "rejected", "reason": why, "rows_accepted": 0, "rows_rejected": total}
     else:
         summary["status"] = "validated"
+    if checked.results:
+        summary["validation"] = keep_validation(settings, contract, summary, checked.results)
     if bad or summary["status"] == "rejected":
         folder = quarantine.report_folder(settings.quarantine_dir, dataset, path.name, sha)
         quarantine.write(
@@ -248,7 +251,9 @@ def register(dataset: str, published: list[dict[str, Any]], settings: Settings |
                 source_file=item["file"],
                 source_sha256=item["sha256"],
                 quality={
-                    k: summary[k] for k in ("rows_read", "rows_accepted", "rows_rejected", "issues_by_rule", "changes")
+                    k: summary[k]
+                    for k in ("rows_read", "rows_accepted", "rows_rejected", "issues_by_rule", "changes", "validation")
+                    if k in summary
                 },
                 published_at=dt.datetime.fromisoformat(item["committed_at"]),
             )

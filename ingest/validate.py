@@ -114,6 +114,12 @@ def issues_from_results(results: Iterable[Any], table: pa.Table) -> list[Issue]:
 
 def validate(table: pa.Table, contract: Contract, today: dt.date | None = None) -> list[Issue]:
     """Row-level issues of the table against the contract (empty when everything passes)."""
+    return validate_with_result(table, contract, today)[0]
+
+
+def validate_with_result(table: pa.Table, contract: Contract, today: dt.date | None = None) -> tuple[list[Issue], Any]:
+    """The row-level issues and GX's own ``ExpectationSuiteValidationResult`` they came from
+    (kept as the validation's record and rendered as Data Docs: :mod:`quality`)."""
     suite = compile_suite(contract, today)
     frame = table.to_pandas(date_as_object=False)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
@@ -121,4 +127,4 @@ def validate(table: pa.Table, contract: Contract, today: dt.date | None = None) 
         # pandas warns that contract patterns like ^(存续|注销)$ have groups; GX only tests for a match
         warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-    return issues_from_results(result.results, table)
+    return issues_from_results(result.results, table), result

@@ -76,6 +76,12 @@ DATA_ROUTES = {
     ("GET", "/api/v1/datasets/{ref}/export"),
     ("GET", "/api/v1/datasets/{ref}/changes"),
 }
+QUALITY_ROUTES = {
+    ("GET", "/api/v1/datasets/{ref}/versions/{number}/validation"),
+    ("GET", "/api/v1/datasets/{ref}/quality/docs/{page}"),
+}
+"""GX's validation results and Data Docs: no records; stewards and the publishing department only,
+whatever the sharing type (test_quality_routes_serve_stewards_and_the_department_only)."""
 METADATA_ROUTES = {("GET", "/dataset/{ref}.{fmt}"), ("GET", "/catalog.{fmt}"), ("GET", "/api/v1/datasets")}
 """Catalogue metadata (DCAT, the dataset list): no records; private datasets follow the catalogue's visibility."""
 FILE_ROUTES = {("GET", "/dataset/{dataset_id}/resource/{resource_id}/download/{filename}")}
@@ -155,9 +161,12 @@ def test_the_matrix_covers_every_data_route_and_action() -> None:
     dataset_routes = {
         (method.upper(), path) for path, ops in spec["paths"].items() if "{ref}" in path for method in ops
     }
-    assert dataset_routes == DATA_ROUTES | {("GET", "/dataset/{ref}.{fmt}")}, "a new route reads a dataset"
+    assert dataset_routes == DATA_ROUTES | QUALITY_ROUTES | {("GET", "/dataset/{ref}.{fmt}")}, (
+        "a new route reads a dataset"
+    )
     every = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
     known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES | OPS_ROUTES
+    known |= QUALITY_ROUTES
     assert every == known, f"classify the new route(s) and cover them here: {sorted(every - known)}"
     assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
 
@@ -203,6 +212,27 @@ def test_every_caller_on_every_dataset_and_path(hub: tuple, name: str, dataset: 
     if "id_number" in exported[0]:
         assert all(set(r["id_number"][6:]) == {"*"} for r in exported)
     assert answers["changes"].json()["changes"] == []
+
+
+OWNERS = {residents.DATASET: POLICE, households.DATASET: CIVIL, grids.DATASET: "11010100007"}
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("name", list(CALLERS))
+def test_quality_routes_serve_stewards_and_the_department_only(hub: tuple, name: str, dataset: str) -> None:
+    url, keys, _ = hub
+    ref = dataset.replace(".", "-")
+    caller = CALLERS[name]
+    expected = 200 if caller.role == "steward" or caller.organization == OWNERS[dataset] else 403
+    with httpx.Client(base_url=url, headers={"X-API-Key": keys[name]}) as http:
+        answers = {
+            "validation": http.get(f"/api/v1/datasets/{ref}/versions/1/validation"),
+            "data_docs": http.get(f"/api/v1/datasets/{ref}/quality/docs/index.html"),
+        }
+    for path, answer in answers.items():
+        assert answer.status_code == expected, (name, dataset, path, answer.text[:200])
+    assert httpx.get(f"{url}/api/v1/datasets/{ref}/versions/1/validation").status_code == 401
+    assert httpx.get(f"{url}/api/v1/datasets/{ref}/quality/docs/").status_code == 401
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))

@@ -280,3 +280,43 @@ def test_a_department_cannot_submit_into_another_department_s_inbox(hub: tuple[S
             package_id="population-residents", upload=("forged.csv", io.BytesIO(b"id_number\n1\n"))
         )
     assert (sorted(inbox.iterdir()) if inbox.exists() else []) == before
+
+
+@pytest.mark.parametrize("bad", HOSTILE_PARTS, ids=range(len(HOSTILE_PARTS)))
+def test_hostile_parts_in_a_data_docs_path_are_refused(hub: tuple[Site, Path], bad: str) -> None:
+    """The Data Docs route serves files of the dataset's site only: every hostile part, alone,
+    under a real folder of the site, once or twice encoded, is a 4xx that carries no other file."""
+    site, canary = hub
+    base = f"{site.url}/api/v1/datasets/population-residents/quality/docs"
+    with httpx.Client(headers={"X-API-Key": site.keys["steward"]}) as client:
+        assert client.get(f"{base}/index.html").status_code == 200, "the real site is served"
+        for once in (quote(bad, safe=""), quote(quote(bad, safe=""), safe=""), quote(bad, safe="/")):
+            for url in (f"{base}/{once}", f"{base}/static/{once}", f"{base}/static/{once}/index.html"):
+                got = client.get(url)
+                assert b"SQLite format" not in got.content and b"untouched" not in got.content
+                sent = got.request.url.raw_path.decode()
+                if got.status_code < 400:  # the client resolved a plain "x/.." itself: a page of the site
+                    inside = "/api/v1/datasets/population-residents/quality/docs"
+                    assert sent == inside or sent.startswith(f"{inside}/"), (url, sent, got.status_code)
+                    assert "%2e" not in sent.lower() and "%5c" not in sent.lower() and "%00" not in sent.lower()
+                    continue
+                assert 400 <= got.status_code < 500, (url, got.status_code)
+    _outside_untouched(site, canary)
+
+
+def test_a_symlink_planted_in_the_data_docs_site_is_not_followed_out(hub: tuple[Site, Path]) -> None:
+    site, canary = hub
+    root = site.settings.data_docs_dir / "population.residents"
+    (root / "leak.html").symlink_to(canary)
+    (root / "up").symlink_to(site.settings.resolved_home)
+    try:
+        with httpx.Client(headers={"X-API-Key": site.keys["steward"]}) as client:
+            base = f"{site.url}/api/v1/datasets/population-residents/quality/docs"
+            for path in ("leak.html", "up/hub.db", "up/quality"):
+                got = client.get(f"{base}/{path}")
+                assert got.status_code == 400 and b"untouched" not in got.content, path
+                assert b"SQLite format" not in got.content
+    finally:
+        (root / "leak.html").unlink()
+        (root / "up").unlink()
+    _outside_untouched(site, canary)

@@ -1,0 +1,78 @@
+"""GX's validation results and Data Docs of a dataset, for data stewards and the publishing department.
+
+* ``GET /api/v1/datasets/{ref}/versions/{number}/validation``: the GX result of the file that
+  became the version (``quality/results.py``: GX's JSON, sample values of masked fields masked).
+* ``GET /api/v1/datasets/{ref}/quality/docs/{page}``: the dataset's Data Docs site, read-only;
+  an empty page or a folder is its ``index.html``. Pages are served under a policy that loads
+  nothing from elsewhere and runs no script (GX's pages link CDN scripts; they are not loaded).
+
+Other callers get 403 (401 without a key), whatever the dataset's sharing type: the results name
+rejected rows and values, which are the department's business and the stewards'.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
+
+from catalog import permissions, service
+from catalog.models import ApiClient, Dataset
+from exchange_api.deps import get_session, get_settings, require_client
+from hub.errors import Forbidden, NotFound
+from hub.settings import Settings
+from quality import docs, results
+
+router = APIRouter(prefix="/api/v1", tags=["quality"])
+
+DOCS_CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+"""Data Docs pages: the site's own styles, images and fonts; no script runs, nothing loads from elsewhere."""
+
+
+def _readable(s: Session, ref: str, caller: ApiClient) -> Dataset:
+    ds = service.dataset(s, ref)
+    if not (permissions.is_steward(caller) or permissions.member_of(caller, ds.organization)):
+        raise Forbidden(f"the validation results of {ds.name} are for data stewards and {ds.organization.title} only")
+    return ds
+
+
+@router.get("/datasets/{ref}/versions/{number}/validation", summary="GX validation result of a version")
+def version_validation(
+    ref: str,
+    number: int,
+    caller: ApiClient = Depends(require_client),
+    s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Great Expectations' result (``ExpectationSuiteValidationResult`` JSON) of the file that became
+    version ``number``; ``meta.hub`` names the file. Stewards and the publishing department only."""
+    ds = _readable(s, ref, caller)
+    version = next((v for v in ds.versions if v.number == number), None)
+    if version is None:
+        raise NotFound(f"{ds.name} has no version {number}")
+    path = results.result_path(settings, ds.key, version.source_sha256)
+    if not path.is_file():
+        raise NotFound(f"version {number} of {ds.name} has no kept validation result (it was not checked by a file)")
+    return Response(path.read_bytes(), media_type="application/json")
+
+
+@router.get("/datasets/{ref}/quality/docs/{page:path}", summary="GX Data Docs of a dataset")
+def data_docs(
+    ref: str,
+    page: str,
+    caller: ApiClient = Depends(require_client),
+    s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> FileResponse:
+    """A file of the dataset's Data Docs site (``index.html`` for an empty page); each version's
+    page is linked from its catalogue entry (``validation.data_docs``). Stewards and the
+    publishing department only."""
+    ds = _readable(s, ref, caller)
+    path = docs.resolve(settings, ds.key, page)
+    media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media, headers={"Content-Security-Policy": DOCS_CSP})
