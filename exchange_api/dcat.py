@@ -46,6 +46,7 @@ NEGOTIATED = {
     "application/ld+json": "jsonld",
     "application/rdf+xml": "xml",
     "application/n-triples": "nt",
+    "application/json": "jsonld",
     "text/html": "html",
     "application/xhtml+xml": "html",
 }
@@ -57,7 +58,7 @@ ACCEPT = Header(
 NEGOTIATED_ANSWER: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The resource, in the format the Accept header asks for",
-        "content": dict.fromkeys(NEGOTIATED, {}),
+        "content": {media: {} for _, media in dcat.FORMATS.values()} | {"text/html": {}},
     },
     406: {"description": "None of the accepted media types is offered"},
 }
@@ -177,11 +178,12 @@ def negotiate(accept: str | None) -> str:
     raise HTTPException(406, f"offered: {', '.join(NEGOTIATED)}")
 
 
-def _answer(builder: dcat.Builder, subject: URIRef, document: str, fmt: str) -> Response:
-    """``document``: the URL whose ``.{fmt}`` forms exist (None: the same URL, negotiated)."""
+def _answer(builder: dcat.Builder, subject: URIRef, document: str | None, fmt: str) -> Response:
+    """``document``: the URL whose ``.{fmt}`` forms exist (None: only the negotiated URL)."""
     headers = {"Vary": "Accept"}
     if fmt == "html":
-        alternates = {media: f"{document}.{ext}" for ext, (_, media) in dcat.FORMATS.items() if ext != "rdf"}
+        forms = {media: ext for ext, (_, media) in dcat.FORMATS.items() if ext != "rdf"}
+        alternates = {media: f"{document}.{ext}" if document else str(subject) for media, ext in forms.items()}
         body = dcat_html.page(builder.g, subject, alternates).encode("utf-8")
         return Response(body, media_type="text/html; charset=utf-8", headers=headers)
     body, media = dcat.serialize(builder.g, fmt)
@@ -277,7 +279,7 @@ def organization_negotiated(
         if org is None:
             raise NotFound(f"organization {ref!r} not found")
         subject = builder.agent(org)
-    return _answer(builder, subject, str(subject), fmt)
+    return _answer(builder, subject, None, fmt)
 
 
 @router.get(
@@ -299,7 +301,7 @@ def group_negotiated(
         raise NotFound(f"group {name!r} not found")
     builder = dcat.Builder(settings.base_url, withheld=dcat.Withheld())
     subject = builder.theme(group)
-    return _answer(builder, subject, str(subject), fmt)
+    return _answer(builder, subject, None, fmt)
 
 
 @router.get(
@@ -320,7 +322,7 @@ def licence_negotiated(
         raise NotFound(f"licence {licence_id!r} not found; known: {', '.join(lic.id for lic in licences.LICENCES)}")
     builder = dcat.Builder(settings.base_url, withheld=dcat.Withheld())
     subject = builder.licence(licence)
-    return _answer(builder, subject, str(subject), fmt)
+    return _answer(builder, subject, None, fmt)
 
 
 @router.get(
@@ -337,4 +339,4 @@ def vocabulary_negotiated(
     fmt = negotiate(accept)
     builder = dcat.Builder(settings.base_url, withheld=dcat.Withheld())
     subject = builder.vocabulary()
-    return _answer(builder, subject, str(subject), fmt)
+    return _answer(builder, subject, None, fmt)

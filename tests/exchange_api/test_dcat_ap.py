@@ -206,6 +206,9 @@ def test_content_negotiation_rules(hub: Site) -> None:
     picked = _get(hub, "/catalog", "text/turtle;q=0.5, application/ld+json")
     assert picked.headers["content-type"] == "application/ld+json" and picked.headers["vary"] == "Accept"
     assert _get(hub, "/catalog", "application/rdf+xml").headers["content-type"] == "application/rdf+xml"
+    assert _get(hub, "/catalog", "application/json").headers["content-type"] == "application/ld+json"
+    licence_page = _get(hub, "/licence/gov-sharing", "text/html").text
+    assert f'type="text/turtle" href="{hub.url}/licence/gov-sharing"' in licence_page, "alternates that exist"
     refused = _get(hub, "/catalog", "image/png")
     assert refused.status_code == 406 and refused.json()["error"]["code"]
     assert _get(hub, "/licence/none", "text/turtle").status_code == 404
