@@ -5,6 +5,10 @@ records API → dcat:DataService, department → foaf:Agent, domain and theme gr
 skos:Concept in the hub's theme scheme (plus the EU data theme), versions → dcat:hasVersion
 datasets with quality measurements (DQV), 信息项 → a CSVW table schema. The national catalogue
 elements that DCAT has no term for live in the hub's own namespace (``hub:resourceCode`` …).
+
+The output validates against the DCAT-AP 3.0.1 SHACL shapes (tests/shapes/): mandatory texts in
+Chinese and English, vocabulary terms typed with the class DCAT-AP expects, licences as URIs
+(catalog/licences.py).
 """
 
 from __future__ import annotations
