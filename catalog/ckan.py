@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from catalog import profile
+from catalog import licences, profile
 from catalog.models import Activity, ApiClient, Dataset, Group, Organization, Resource, Version
 
 # extras the hub computes from other fields: ignored when a dict comes back in
@@ -165,6 +165,14 @@ def extras(ds: Dataset, record: dict[str, Any]) -> list[dict[str, str]]:
     return sorted(out, key=lambda e: e["key"])
 
 
+def _licence(ds: Dataset, base_url: str) -> dict[str, Any]:
+    """``license_id``, ``license_title``, ``license_url`` (catalog/licences.py)."""
+    licence = licences.of_dataset(ds)
+    if licence is None:  # a CKAN id the hub does not know, kept as given
+        return {"license_id": ds.meta.get("license_id"), "license_title": ds.licence, "license_url": None}
+    return {"license_id": licence.id, "license_title": licence.title, "license_url": licence.uri(base_url)}
+
+
 def package_dict(ds: Dataset, base_url: str) -> dict[str, Any]:
     latest = ds.versions[-1] if ds.versions else None
     record = catalogue_fields(ds)
@@ -180,8 +188,7 @@ def package_dict(ds: Dataset, base_url: str) -> dict[str, Any]:
         "private": ds.private,
         "version": ds.contract_version or None,
         "url": meta.get("url") or f"{base_url}/dataset/{ds.name}",
-        "license_id": meta.get("license_id") or "gov-sharing",
-        "license_title": ds.licence,
+        **_licence(ds, base_url),
         "maintainer": ds.steward,
         "maintainer_email": meta.get("maintainer_email"),
         "author": meta.get("author") or ds.organization.title,

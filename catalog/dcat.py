@@ -5,21 +5,27 @@ records API → dcat:DataService, department → foaf:Agent, domain and theme gr
 skos:Concept in the hub's theme scheme (plus the EU data theme), versions → dcat:hasVersion
 datasets with quality measurements (DQV), 信息项 → a CSVW table schema. The national catalogue
 elements that DCAT has no term for live in the hub's own namespace (``hub:resourceCode`` …).
+
+The output validates against the DCAT-AP 3.0.1 SHACL shapes (tests/shapes/): mandatory texts in
+Chinese and English, vocabulary terms typed with the class DCAT-AP expects, licences as URIs
+(catalog/licences.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import CSVW, DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog import permissions, profile
+from catalog import licences, permissions, profile
 from catalog.models import ApiClient, Dataset, Group, Organization, Resource, Version
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -31,6 +37,42 @@ DCAT_VERSION = URIRef(str(DCAT) + "version")
 DCAT_HAS_VERSION = URIRef(str(DCAT) + "hasVersion")
 EU = "http://publications.europa.eu/resource/authority/"
 ACCESS = {"无条件开放": "PUBLIC", "有条件开放": "RESTRICTED", "不予开放": "NON_PUBLIC"}
+IANA = "https://www.iana.org/assignments/media-types/"
+HUB_AGENT = "hub"
+"""``/organization/hub``: the hub itself, publisher of the catalogue."""
+HUB_NAME = ("东城区公共基础数据共享交换平台", "Dongcheng base-data hub")
+CATALOG_DESCRIPTION = (
+    "东城区人口、法人、经济、建筑、空间基础数据的共享目录。",
+    "Catalogue of Dongcheng district's base data: population, legal entities, economy, buildings, spatial data.",
+)
+SERVICE_DESCRIPTION = (
+    "按授权返回数据集记录与导出文件，敏感字段默认脱敏。",
+    "Records and exports of the datasets under the caller's grant; sensitive fields masked by default.",
+)
+THEME_SCHEME = ("基础数据领域与主题", "Base-data domains and themes")
+EU_THEME_LABELS = {
+    "SOCI": ("人口与社会", "Population and society"),
+    "ECON": ("经济与金融", "Economy and finance"),
+    "REGI": ("地区与城市", "Regions and cities"),
+}
+HUB_TERMS = {
+    "resourceCode": ("资源代码", "resource code"),
+    "resourceClass": ("资源分类（类）", "resource class"),
+    "resourceItem": ("资源分类（项）", "resource item"),
+    "providerCode": ("资源提供方代码", "provider code"),
+    "sharingType": ("共享类型", "sharing type"),
+    "sharingCondition": ("共享条件", "sharing condition"),
+    "sharingMethod": ("共享方式", "sharing method"),
+    "openType": ("开放类型", "open type"),
+    "updateFrequency": ("更新周期", "update frequency"),
+    "relatedResourceCode": ("关联资源代码", "related resource code"),
+    "dataType": ("数据类型", "data type"),
+    "classification": ("数据分级", "classification"),
+    "position": ("信息项序号", "position of the information item"),
+    "rowCount": ("行数", "row count"),
+    "rowsRejected": ("拒收行数", "rows rejected"),
+}
+_CJK = re.compile("[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 EU_THEMES = {"population": "SOCI", "legal_entity": "ECON", "economy": "ECON", "building": "REGI", "spatial": "REGI"}
 MEDIA = {
     "JSON": ("JSON", "application/json"),
@@ -90,7 +132,11 @@ class Page:
 
 class Builder:
     """Adds catalogue objects to one graph; URIs are built from the site's base URL. ``withheld``
-    names what the graph's reader may not learn of other datasets (see :class:`Withheld`)."""
+    names what the graph's reader may not learn of other datasets (see :class:`Withheld`).
+
+    Every URI minted for the hub answers on the hub (``exchange_api/dcat.py``, with content
+    negotiation): the catalogue, datasets, distributions, departments, themes, licences and the
+    ``hub:`` vocabulary; schemas, columns and versions are fragments of their dataset's document."""
 
     def __init__(self, base_url: str, *, withheld: Withheld):
         self.base = base_url.rstrip("/")
@@ -105,11 +151,38 @@ class Builder:
     def uri(self, *parts: str) -> URIRef:
         return URIRef("/".join([self.base, *parts]))
 
+    def catalog_uri(self) -> URIRef:
+        return self.uri("catalog")
+
+    def dataset_uri(self, ds: Dataset) -> URIRef:
+        return self.uri("dataset", ds.id)
+
     def _text(self, node: URIRef | BNode, prop: URIRef, zh: str | None, en: str | None = None) -> None:
         if zh:
             self.g.add((node, prop, Literal(zh, lang="zh")))
         if en:
             self.g.add((node, prop, Literal(en, lang="en")))
+
+    def _term(self, uri: str, cls: URIRef) -> URIRef:
+        """A term of a vocabulary published elsewhere (EU authority tables, IANA), typed with the
+        class DCAT-AP expects, so the graph validates without loading those vocabularies."""
+        node = URIRef(uri)
+        self.g.add((node, RDF.type, cls))
+        return node
+
+    def _document(self, uri: URIRef) -> URIRef:
+        self.g.add((uri, RDF.type, FOAF.Document))
+        return uri
+
+    def _language(self, node: URIRef) -> None:
+        self.g.add((node, DCTERMS.language, self._term(EU + "language/ZHO", DCTERMS.LinguisticSystem)))
+
+    def hub_agent(self) -> URIRef:
+        node = self.uri("organization", HUB_AGENT)
+        self.g.add((node, RDF.type, FOAF.Agent))
+        self.g.add((node, RDF.type, FOAF.Organization))
+        self._text(node, FOAF.name, HUB_NAME[0], HUB_NAME[1])
+        return node
 
     def agent(self, org: Organization) -> URIRef:
         node = self.uri("organization", org.id)
@@ -119,32 +192,44 @@ class Builder:
         self.g.add((node, DCTERMS.identifier, Literal(org.code)))
         return node
 
+    def theme_scheme(self) -> URIRef:
+        scheme = URIRef(self.catalog_uri() + "#themes")
+        self.g.add((scheme, RDF.type, SKOS.ConceptScheme))
+        self._text(scheme, DCTERMS.title, *THEME_SCHEME)
+        self._text(scheme, SKOS.prefLabel, *THEME_SCHEME)
+        return scheme
+
     def theme(self, group: Group) -> URIRef:
         node = self.uri("group", group.name)
         self.g.add((node, RDF.type, SKOS.Concept))
-        self.g.add((node, SKOS.inScheme, self.uri("groups")))
+        self.g.add((node, SKOS.inScheme, self.theme_scheme()))
         self.g.add((node, SKOS.notation, Literal(group.name)))
         self._text(node, SKOS.prefLabel, group.title, group.title_en)
         return node
 
+    def eu_theme(self, code: str) -> URIRef:
+        node = self._term(EU + "data-theme/" + code, SKOS.Concept)
+        self.g.add((node, SKOS.inScheme, URIRef(EU + "data-theme")))
+        self._text(node, SKOS.prefLabel, *EU_THEME_LABELS[code])
+        return node
+
+    def licence(self, licence: licences.Licence) -> URIRef:
+        node = URIRef(licence.uri(self.base))
+        self.g.add((node, RDF.type, DCTERMS.LicenseDocument))
+        self._text(node, DCTERMS.title, licence.title, licence.title_en)
+        self._text(node, DCTERMS.description, licence.text, licence.text_en)
+        return node
+
     def catalog(self, title: str, datasets: list[Dataset], page: Page | None = None) -> URIRef:
-        node = URIRef(self.base + "/")
+        node = self.catalog_uri()
         g = self.g
         g.add((node, RDF.type, DCAT.Catalog))
-        self._text(node, DCTERMS.title, title)
-        self._text(
-            node, DCTERMS.description, "东城区人口、法人、经济、建筑、空间基础数据的共享目录。", "Base-data catalogue."
-        )
-        publisher = self.uri("organization", "hub")
-        g.add((publisher, RDF.type, FOAF.Agent))
-        self._text(publisher, FOAF.name, "东城区公共基础数据共享交换平台", "Dongcheng base-data hub")
-        g.add((node, DCTERMS.publisher, publisher))
-        g.add((node, FOAF.homepage, node))
-        g.add((node, DCTERMS.language, URIRef(EU + "language/ZHO")))
-        scheme = self.uri("groups")
-        g.add((scheme, RDF.type, SKOS.ConceptScheme))
-        self._text(scheme, SKOS.prefLabel, "基础数据领域与主题", "Base-data domains and themes")
-        g.add((node, DCAT.themeTaxonomy, scheme))
+        self._text(node, DCTERMS.title, title, HUB_NAME[1] + " catalogue")
+        self._text(node, DCTERMS.description, *CATALOG_DESCRIPTION)
+        g.add((node, DCTERMS.publisher, self.hub_agent()))
+        g.add((node, FOAF.homepage, self._document(node)))
+        self._language(node)
+        g.add((node, DCAT.themeTaxonomy, self.theme_scheme()))
         g.add((node, DCAT.service, self.service()))
         if datasets:
             modified = max(d.modified for d in datasets)
@@ -169,19 +254,21 @@ class Builder:
             self.g.add((node, HYDRA.previousPage, URIRef(f"{page.url}?page={page.number - 1}")))
 
     def service(self) -> URIRef:
-        node = self.uri("api", "v1")
+        node = URIRef(self.catalog_uri() + "#exchange-api")
         self.g.add((node, RDF.type, DCAT.DataService))
         self._text(node, DCTERMS.title, "数据交换接口", "Exchange API")
-        self.g.add((node, DCAT.endpointURL, node))
+        self._text(node, DCTERMS.description, *SERVICE_DESCRIPTION)
+        self.g.add((node, DCAT.endpointURL, self.uri("api", "v1", "datasets")))
         self.g.add((node, DCAT.endpointDescription, self.uri("openapi.json")))
         return node
 
     def dataset(self, ds: Dataset) -> URIRef:
-        node = self.uri("dataset", ds.id)
+        node = self.dataset_uri(ds)
         g, record = self.g, profile.record(ds)
         g.add((node, RDF.type, DCAT.Dataset))
         self._text(node, DCTERMS.title, ds.title, ds.title_en)
-        self._text(node, DCTERMS.description, ds.notes or ds.title)
+        zh, en = split_languages(ds.notes)
+        self._text(node, DCTERMS.description, zh or ds.title, en or ds.title_en)
         g.add((node, DCTERMS.identifier, Literal(ds.resource_code or ds.id)))
         self._identifier(node, ds.id, "CKAN")
         if ds.from_contract:
@@ -193,16 +280,16 @@ class Builder:
         for group in ds.groups:
             g.add((node, DCAT.theme, self.theme(group)))
         if ds.domain in EU_THEMES:
-            g.add((node, DCAT.theme, URIRef(EU + "data-theme/" + EU_THEMES[ds.domain])))
+            g.add((node, DCAT.theme, self.eu_theme(EU_THEMES[ds.domain])))
         frequency = profile.FREQUENCIES.get(ds.update_frequency)
         if frequency:
-            g.add((node, DCTERMS.accrualPeriodicity, URIRef(EU + "frequency/" + frequency[1])))
-        g.add((node, DCTERMS.accessRights, URIRef(EU + "access-right/" + ACCESS.get(ds.open_type, "RESTRICTED"))))
+            g.add((node, DCTERMS.accrualPeriodicity, self._term(EU + "frequency/" + frequency[1], DCTERMS.Frequency)))
+        g.add((node, DCTERMS.accessRights, self._access_rights(ds)))
         if record.release_date:
             g.add((node, DCTERMS.issued, Literal(record.release_date, datatype=XSD.date)))
         g.add((node, DCTERMS.modified, Literal(_utc(ds.modified), datatype=XSD.dateTime)))
-        g.add((node, DCAT.landingPage, self.uri("dataset", ds.name)))
-        g.add((node, DCTERMS.language, URIRef(EU + "language/ZHO")))
+        g.add((node, DCAT.landingPage, self._document(self.uri("dataset", ds.name))))
+        self._language(node)
         g.add((node, DCTERMS.spatial, self._place()))
         if ds.contract_version:
             g.add((node, OWL.versionInfo, Literal(ds.contract_version)))
@@ -214,6 +301,9 @@ class Builder:
             g.add((node, DCAT_HAS_VERSION, self.version(ds, version)))
         return node
 
+    def _access_rights(self, ds: Dataset) -> URIRef:
+        return self._term(EU + "access-right/" + ACCESS.get(ds.open_type, "RESTRICTED"), DCTERMS.RightsStatement)
+
     def _identifier(self, node: URIRef, value: str, scheme: str) -> None:
         ident = BNode()
         self.g.add((node, ADMS.identifier, ident))
@@ -223,15 +313,17 @@ class Builder:
 
     def _contact(self, ds: Dataset) -> BNode:
         node = BNode()
+        self.g.add((node, RDF.type, VCARD.Kind))
         self.g.add((node, RDF.type, VCARD.Organization))
         self.g.add((node, VCARD.fn, Literal(ds.steward or ds.organization.title)))
-        self.g.add((node, VCARD["organization-name"], Literal(ds.organization.title, lang="zh")))
+        self._text(node, VCARD["organization-name"], ds.organization.title, ds.organization.title_en)
+        self.g.add((node, VCARD.hasURL, self.uri("organization", ds.organization.id)))
         return node
 
     def _place(self) -> BNode:
         node = BNode()
         self.g.add((node, RDF.type, DCTERMS.Location))
-        self.g.add((node, SKOS.prefLabel, Literal("北京市东城区", lang="zh")))
+        self._text(node, SKOS.prefLabel, "北京市东城区", "Dongcheng District, Beijing")
         self.g.add((node, DCTERMS.identifier, Literal("110101")))
         return node
 
@@ -259,10 +351,10 @@ class Builder:
             g.add((node, CSVW.tableSchema, self._schema(ds, record)))
 
     def _schema(self, ds: Dataset, record: profile.CatalogueRecord) -> URIRef:
-        schema = self.uri("dataset", ds.id, "schema")
+        schema = URIRef(self.dataset_uri(ds) + "#schema")
         self.g.add((schema, RDF.type, CSVW.Schema))
         for pos, item in enumerate(record.information_items):
-            column = self.uri("dataset", ds.id, "schema", item.name)
+            column = URIRef(self.dataset_uri(ds) + "#column-" + quote(item.name, safe=""))
             self.g.add((schema, CSVW.column, column))
             self.g.add((column, RDF.type, CSVW.Column))
             self.g.add((column, CSVW.name, Literal(item.name)))
@@ -273,42 +365,67 @@ class Builder:
             self.g.add((column, self.hub.position, Literal(pos + 1)))
         return schema
 
+    def distribution_uri(self, ds: Dataset, res: Resource) -> URIRef:
+        return self.uri("dataset", ds.id, "resource", res.id)
+
+    def _links(self, ds: Dataset, res: Resource) -> tuple[str, str | None]:
+        """Access and download URL. Generated resources: the records API (JSON) and the export
+        (Parquet, for the Iceberg table), once a version exists (before: the landing page, nothing
+        to download yet); uploads: the hub's download route; links: the link."""
+        if res.generated and not ds.versions:
+            return str(self.uri("dataset", ds.name)), None
+        if res.generated:
+            api = f"{self.base}/api/v1/datasets/{ds.name}"
+            if res.format.upper() == "JSON":
+                return f"{api}/records", f"{api}/records"
+            return f"{api}/export?format=parquet", f"{api}/export?format=parquet"
+        if not res.url:
+            return str(self.uri("dataset", ds.name)), str(self.uri("dataset", ds.name))
+        url = res.url if "://" in res.url else self.base + res.url
+        return url, url
+
     def distribution(self, ds: Dataset, res: Resource) -> URIRef:
-        node = self.uri("dataset", ds.id, "resource", res.id)
+        node = self.distribution_uri(ds, res)
         g = self.g
-        url = res.url if "://" in res.url or not res.url else self.base + res.url
         g.add((node, RDF.type, DCAT.Distribution))
-        self._text(node, DCTERMS.title, res.name or res.format or res.id)
+        zh, en = split_languages(res.name or res.format or res.id)
+        self._text(node, DCTERMS.title, zh, en)
         if res.description:
-            self._text(node, DCTERMS.description, res.description)
-        g.add((node, DCAT.accessURL, URIRef(url or self.uri("dataset", ds.name))))
-        if res.extra.get("url_type") == "upload":
-            g.add((node, DCAT.downloadURL, URIRef(url)))
+            self._text(node, DCTERMS.description, *split_languages(res.description))
+        access, download = self._links(ds, res)
+        g.add((node, DCAT.accessURL, URIRef(access)))
+        if download:
+            g.add((node, DCAT.downloadURL, URIRef(download)))
         if res.format.upper() == "JSON" and res.generated:
             g.add((node, DCAT.accessService, self.service()))
         media = MEDIA.get(res.format.upper())
         if media:
-            g.add((node, DCTERMS["format"], URIRef(EU + "file-type/" + media[0])))
-            g.add((node, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/" + media[1])))
+            g.add((node, DCTERMS["format"], self._term(EU + "file-type/" + media[0], DCTERMS.MediaTypeOrExtent)))
+            g.add((node, DCAT.mediaType, self._term(IANA + media[1], DCTERMS.MediaType)))
         elif res.format:
             g.add((node, DCTERMS["format"], Literal(res.format)))
         if isinstance(res.extra.get("size"), int):
             g.add((node, DCAT.byteSize, Literal(res.extra["size"], datatype=XSD.nonNegativeInteger)))
-        if ds.licence:
-            licence = self.uri("licence", "gov-sharing")
-            g.add((licence, RDF.type, DCTERMS.LicenseDocument))
-            self._text(licence, RDFS.label, ds.licence)
-            g.add((node, DCTERMS.license, licence))
-        g.add((node, DCTERMS.accessRights, URIRef(EU + "access-right/" + ACCESS.get(ds.open_type, "RESTRICTED"))))
+        licence = licences.of_dataset(ds)
+        if licence is not None:
+            g.add((node, DCTERMS.license, self.licence(licence)))
+        g.add((node, DCTERMS.accessRights, self._access_rights(ds)))
         return node
 
     def version(self, ds: Dataset, v: Version) -> URIRef:
-        node = self.uri("dataset", ds.id, "version", str(v.number))
+        node = URIRef(f"{self.dataset_uri(ds)}#version-{v.number}")
         g = self.g
         g.add((node, RDF.type, DCAT.Dataset))
-        self._text(node, DCTERMS.title, f"{ds.title} 第{v.number}版", f"{ds.title_en or ds.name} version {v.number}")
+        name_en = ds.title_en or ds.name
+        self._text(node, DCTERMS.title, f"{ds.title} 第{v.number}版", f"{name_en} version {v.number}")
+        self._text(
+            node,
+            DCTERMS.description,
+            f"{ds.title}第{v.number}版：{v.row_count}行，拒收{v.rows_rejected}行。",
+            f"{name_en}, version {v.number}: {v.row_count} rows, {v.rows_rejected} rejected.",
+        )
         g.add((node, DCAT_VERSION, Literal(str(v.number))))
-        g.add((node, DCTERMS.isVersionOf, self.uri("dataset", ds.id)))
+        g.add((node, DCTERMS.isVersionOf, self.dataset_uri(ds)))
         g.add((node, DCTERMS.issued, Literal(_utc(v.published_at), datatype=XSD.dateTime)))
         g.add((node, DCTERMS.identifier, Literal(str(v.snapshot_id))))
         provenance = BNode()
@@ -331,6 +448,33 @@ class Builder:
             g.add((measure, DQV.isMeasurementOf, self.hub[metric]))
             g.add((measure, DQV.value, Literal(value, datatype=XSD.integer)))
         return node
+
+    def vocabulary(self) -> URIRef:
+        """The ``hub:`` terms themselves, so the namespace URI answers with what each term means."""
+        node = URIRef(str(self.hub).rstrip("#"))
+        self.g.add((node, RDF.type, OWL.Ontology))
+        self._text(node, DCTERMS.title, "东城区基础数据目录扩展词汇", "Dongcheng base-data catalogue terms")
+        for term, (zh, en) in HUB_TERMS.items():
+            uri = self.hub[term]
+            self.g.add((uri, RDF.type, RDF.Property))
+            self.g.add((uri, RDFS.isDefinedBy, node))
+            self._text(uri, RDFS.label, zh, en)
+        return node
+
+
+def split_languages(text: str | None) -> tuple[str | None, str | None]:
+    """Chinese and English parts of a text written "中文… English…" (as the contracts' descriptions
+    are): everything to the last Chinese character, and the rest if it holds Latin letters. A text
+    without Chinese is English; one without an English tail is Chinese only."""
+    if not text or not text.strip():
+        return None, None
+    last = max((i for i, ch in enumerate(text) if _CJK.match(ch)), default=-1)
+    if last < 0:
+        return None, text.strip()
+    zh, rest = text[: last + 1].strip(), text[last + 1 :].strip(" \n\t")
+    if not re.search("[A-Za-z]", rest):
+        return text.strip(), None
+    return zh, rest.strip() or None
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog import activity, inputs, lookup, permissions, profile, service, uploads
+from catalog import activity, inputs, licences, lookup, permissions, profile, service, uploads
 from catalog.ckan import package_dict
 from catalog.errors import ValidationFailed, invalid
 from catalog.inputs import PackageIn
@@ -153,7 +153,7 @@ def _derived_now(ds: Dataset) -> dict[str, Any]:
         "notes": ds.notes,
         "private": ds.private,
         "version": ds.contract_version,
-        "license_title": ds.licence,
+        "license_title": lic.title if (lic := licences.of_dataset(ds)) else ds.licence,
         "maintainer": ds.steward,
         "sharing_type": ds.sharing_type,
         "open_type": ds.open_type,

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from catalog import licences
 from catalog.errors import SearchQueryError
 from catalog.models import Dataset
 from hub import limits
@@ -51,7 +52,7 @@ def _values(ds: Dataset, name: str) -> list[str]:
         "groups": lambda d: [g.name for g in d.groups],
         "res_format": lambda d: [r.format for r in d.resources],
         "res_name": lambda d: [r.name for r in d.resources],
-        "license_id": lambda d: [d.meta.get("license_id") or "gov-sharing"],
+        "license_id": lambda d: [lic.id if (lic := licences.of_dataset(d)) else d.meta.get("license_id")],
         "sharing_type": lambda d: [d.sharing_type],
         "open_type": lambda d: [d.open_type],
         "update_frequency": lambda d: [d.update_frequency],

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog import activity, profile
+from catalog import activity, licences, profile
 from catalog.activity import PIPELINE
 from catalog.models import Dataset, Group, IngestedFile, Organization, Resource, Version, utcnow
 from catalog.search import search_text
+from contracts import model
 from contracts.model import Contract
 from hub.errors import NotFound
 
@@ -103,6 +106,17 @@ def _input_codes(s: Session, contract: Contract) -> list[str]:
     return [codes[k] for k in inputs if k in codes]
 
 
+def _contract_finder(contract: Contract) -> Callable[[str], Contract | None]:
+    """Contracts of ``contract``'s inputs, from the folder it was loaded from."""
+    folder = Path(contract.path).parent if contract.path else None
+
+    def find(dataset: str) -> Contract | None:
+        path = folder / f"{dataset}.yaml" if folder else None
+        return model.load(path) if path and path.is_file() else None
+
+    return find
+
+
 def _find_for_contract(s: Session, contract: Contract) -> Dataset | None:
     ds = s.scalar(select(Dataset).where(Dataset.key == contract.id))
     if ds is None:
@@ -125,7 +139,7 @@ def _apply_contract(ds: Dataset, contract: Contract, org: Organization) -> None:
     ds.sharing_condition = contract.sharing_condition
     ds.open_type = contract.open_type.value
     ds.update_frequency = contract.update_frequency
-    ds.licence = contract.licence
+    ds.licence = licences.for_contract(contract, _contract_finder(contract)).contract_value
     ds.steward = contract.steward
     ds.tags = contract.tags
     ds.fields = [f.model_dump(mode="json") for f in contract.fields]

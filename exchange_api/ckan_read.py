@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from catalog import activity, lookup, permissions, search
+from catalog import activity, licences, lookup, permissions, search
 from catalog.ckan import (
     activity_dict,
     group_dict,
@@ -32,14 +32,6 @@ from exchange_api.ckan_actions import (
 from hub import limits
 
 CKAN_VERSION = "2.11.0"
-LICENSE = {
-    "id": "gov-sharing",
-    "title": "政务数据共享使用协议 (government data-sharing terms)",
-    "url": "",
-    "status": "active",
-    "od_conformance": "not reviewed",
-    "osd_conformance": "not reviewed",
-}
 
 
 @action("site_read")
@@ -223,8 +215,8 @@ def tag_list(ctx: Context, params: dict[str, Any]) -> list[Any]:
 
 @action("license_list")
 def license_list(ctx: Context, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The licences datasets can carry (the government data-sharing terms)."""
-    return [LICENSE]
+    """The licences datasets can carry: CC BY 4.0 and the government data-sharing agreement."""
+    return [licence.ckan(ctx.settings.base_url) for licence in licences.LICENCES]
 
 
 def _created_by(ctx: Context, client: ApiClient) -> int:
