@@ -24,6 +24,7 @@ from hub.settings import Settings, get_settings
 
 # what the ``airflow`` command does before its first command in a new AIRFLOW_HOME
 WRITE_DEFAULTS = "from airflow.configuration import write_default_airflow_configuration_if_needed as w; w()"
+HEADER = "# Written by `hub airflow-config`: Airflow's defaults with the hub's options set.\n"
 _OPTION = re.compile(r"^(?:#\s*)?([a-z0-9_]+)\s*=")
 
 
@@ -89,12 +90,13 @@ def write_config(settings: Settings, force: bool = False) -> Path:
     cfg = home / "airflow.cfg"
     if cfg.exists():
         if not force:
-            raise ConfigError(f"{cfg} exists; pass --force to replace it (the old one is kept as airflow.cfg.bak)")
+            by = "hub airflow-config" if cfg.read_text(encoding="utf-8").startswith(HEADER) else "someone else"
+            raise ConfigError(f"{cfg} exists (written by {by}); pass --force to replace it (kept as airflow.cfg.bak)")
         cfg.replace(cfg.with_name("airflow.cfg.bak"))
     home.mkdir(parents=True, exist_ok=True)
     settings.lineage_file.parent.mkdir(parents=True, exist_ok=True)
     settings.lineage_file.parent.chmod(0o700)
-    text = set_options(airflow_defaults(home), airflow_env.airflow_options(settings))
+    text = HEADER + set_options(airflow_defaults(home), airflow_env.airflow_options(settings))
     cfg.write_text(text, encoding="utf-8")
     cfg.chmod(0o600)  # it holds Airflow's generated secrets
     airflow_env.ensure_db(settings)
@@ -131,16 +133,16 @@ def airflow_config(
         settings = settings.model_copy(update={"airflow_home_dir": home.expanduser().resolve()})
     cfg = write_config(settings, force=force)
     options = airflow_env.airflow_options(settings)
-    exe = Path(sys.executable).with_name("airflow")
+    bin_dir = Path(sys.executable).parent
     typer.echo(f"wrote {cfg}")
     typer.echo(f"  DAGs:      {options[('core', 'dags_folder')]} (example DAGs off)")
     typer.echo(f"  database:  {options[('database', 'sql_alchemy_conn')]}")
     typer.echo(f"  lineage:   {options[('openlineage', 'transport')]}")
     typer.echo(f"  HUB_HOME:  {settings.resolved_home}")
     typer.echo("Next, in your shell:")
-    typer.echo(f"  export AIRFLOW_HOME={settings.airflow_home}")
-    typer.echo(f"  {exe} dags list")
-    typer.echo(f"  {exe} standalone    # UI on http://localhost:8080, user admin")
+    typer.echo(f"  export AIRFLOW_HOME={settings.airflow_home} PATH={bin_dir}:$PATH")
+    typer.echo("  airflow dags list")
+    typer.echo("  airflow standalone    # scheduler, DAG processor, triggerer, UI on http://localhost:8080, user admin")
     typer.echo(
         f"The password of admin is in {options[('core', 'simple_auth_manager_passwords_file')]} once it started."
     )

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hub.errors import ConfigError
@@ -99,9 +101,14 @@ def ensure_db(settings: Settings) -> None:
     if marker.exists():
         return
     env = {**os.environ, **airflow_env(settings)}
-    done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        if not (settings.airflow_home / "airflow.cfg").exists():
+            # the airflow command writes a default airflow.cfg where it finds none: not into the
+            # Airflow home, where `hub airflow-config` writes the operators' one
+            env["AIRFLOW_CONFIG"] = str(Path(scratch) / "airflow.cfg")
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
+        )
     if done.returncode != 0:
         raise ConfigError(f"airflow db migrate failed:\n{done.stderr[-2000:]}")
     marker.touch()

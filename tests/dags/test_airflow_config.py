@@ -88,7 +88,7 @@ def test_an_existing_config_is_replaced_only_with_force(configured: tuple[Path, 
         [str(BIN / "hub"), "airflow-config"], env=_clean_env(HUB_HOME=str(home)), capture_output=True, text=True
     )
     assert again.returncode == 1
-    assert "exists; pass --force" in again.stderr and "Traceback" not in again.stderr
+    assert "exists (written by hub airflow-config); pass --force" in again.stderr and "Traceback" not in again.stderr
     assert cfg.read_text(encoding="utf-8") == before
 
 

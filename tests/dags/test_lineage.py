@@ -106,3 +106,9 @@ def test_derived_run_reads_its_input_tables_at_their_versions(runs: Runs) -> Non
     assert output["name"] == "derived.indicator_alerts"
     assert output["namespace"] == source["namespace"], "one warehouse, one namespace"
     assert output["facets"]["version"]["datasetVersion"] == runs.snapshot(DERIVED)
+
+
+def test_in_process_runs_leave_the_airflow_home_to_hub_airflow_config(runs: Runs) -> None:
+    """``airflow db migrate`` writes a default ``airflow.cfg`` where it finds none; not in the Airflow home."""
+    assert (runs.home / "airflow" / "airflow.db").exists()
+    assert not (runs.home / "airflow" / "airflow.cfg").exists()
