@@ -6,7 +6,7 @@ ROWS ?= 7000
 PYTEST_ARGS ?= -n auto --dist loadfile
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint bench clean help
+.PHONY: setup demo test lint bench clean help airflow
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*## /\t/'
@@ -23,6 +23,9 @@ setup: .venv/.synced  ## create .venv from uv.lock (bootstraps uv when missing)
 
 demo: setup  ## generate five departments' exports, ingest and derive through Airflow, serve the API (ROWS=7000 residents)
 	$(UV) run --frozen hub demo --rows $(ROWS)
+
+airflow: setup  ## write HUB_HOME/airflow/airflow.cfg for plain Airflow (`airflow standalone`, the UI); FORCE=1 replaces one
+	$(UV) run --frozen hub airflow-config $(if $(FORCE),--force)
 
 test: setup lint  ## run the whole test suite
 	$(UV) run --frozen pytest $(PYTEST_ARGS)

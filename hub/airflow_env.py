@@ -7,28 +7,76 @@ anything imports ``airflow``; the CLI and the tests call it first.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hub.errors import ConfigError
-from hub.settings import Settings, private_files
+from hub.settings import LINEAGE_NAMESPACE, Settings, private_files
+
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+HUB_SECTION = "hub"
+"""Section of ``airflow.cfg`` holding the environment the hub's DAG files and tasks need (see
+``ingest.dag_factory.hub_env_from_airflow``): a plain Airflow with only ``AIRFLOW_HOME`` set then
+runs the hub's tasks against the right HUB_HOME."""
+
+
+def lineage_transport(settings: Settings) -> dict[str, Any]:
+    """Where OpenLineage events go: a file under HUB_HOME, or Marquez (HTTP) when OPENLINEAGE_URL is set."""
+    if settings.openlineage_url:
+        return {"type": "http", "url": settings.openlineage_url, "endpoint": "api/v1/lineage"}
+    return {"type": "file", "log_file_path": str(settings.lineage_file), "append": True}
+
+
+def airflow_options(settings: Settings) -> dict[tuple[str, str], str]:
+    """Every Airflow option the hub sets, by (section, key): the one source of both the embedded
+    runs' environment (:func:`airflow_env`) and the operators' ``airflow.cfg`` (``hub airflow-config``)."""
+    home = settings.airflow_home
+    return {
+        ("core", "dags_folder"): str(settings.dags_dir),
+        ("core", "load_examples"): "False",
+        ("core", "dags_are_paused_at_creation"): "False",  # the schedules run once Airflow does
+        ("core", "dagbag_import_error_tracebacks"): "True",
+        ("core", "auth_manager"): SIMPLE_AUTH_MANAGER,
+        ("core", "simple_auth_manager_users"): "admin:admin",
+        ("core", "simple_auth_manager_passwords_file"): str(home / "simple_auth_manager_passwords.json.generated"),
+        ("database", "sql_alchemy_conn"): f"sqlite:///{home / 'airflow.db'}",
+        ("openlineage", "namespace"): LINEAGE_NAMESPACE,
+        ("openlineage", "transport"): json.dumps(lineage_transport(settings)),
+        ("openlineage", "execute_in_thread"): "True",  # in the task's process: no fork per event
+        ("openlineage", "extractors"): "hub.lineage.HubExtractor",
+        **{(HUB_SECTION, name.lower()): value for name, value in hub_env(settings).items()},
+    }
+
+
+def hub_env(settings: Settings) -> dict[str, str]:
+    """What the hub's tasks read from their environment."""
+    env = {
+        "HUB_HOME": str(settings.resolved_home),
+        "HUB_AIRFLOW_HOME": str(settings.airflow_home),
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+    if settings.database_url:
+        env["HUB_DATABASE_URL"] = settings.database_url
+    return env
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
-    home = settings.airflow_home
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS": "True",
+    """The environment of the embedded runs: the same options as ``airflow.cfg``, as variables."""
+    env = {
+        "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
-        "HUB_HOME": str(settings.resolved_home),
-        "HUB_AIRFLOW_HOME": str(home),
-        "GX_ANALYTICS_ENABLED": "False",
     }
+    for (section, key), value in airflow_options(settings).items():
+        if section != HUB_SECTION:
+            env[f"AIRFLOW__{section.upper()}__{key.upper()}"] = value
+    if os.environ.get("AIRFLOW__OPENLINEAGE__TRANSPORT"):  # an operator's own transport wins
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"]
+    return env | hub_env(settings)
 
 
 def configure(settings: Settings) -> None:
@@ -44,8 +92,7 @@ def configure(settings: Settings) -> None:
         from hub.settings import get_settings
 
         get_settings.cache_clear()
-    if settings.database_url:
-        os.environ["HUB_DATABASE_URL"] = settings.database_url
+    settings.lineage_file.parent.mkdir(parents=True, exist_ok=True)
 
 
 def ensure_db(settings: Settings) -> None:
@@ -54,9 +101,14 @@ def ensure_db(settings: Settings) -> None:
     if marker.exists():
         return
     env = {**os.environ, **airflow_env(settings)}
-    done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        if not (settings.airflow_home / "airflow.cfg").exists():
+            # the airflow command writes a default airflow.cfg where it finds none: not into the
+            # Airflow home, where `hub airflow-config` writes the operators' one
+            env["AIRFLOW_CONFIG"] = str(Path(scratch) / "airflow.cfg")
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
+        )
     if done.returncode != 0:
         raise ConfigError(f"airflow db migrate failed:\n{done.stderr[-2000:]}")
     marker.touch()

@@ -121,6 +121,15 @@ def _mount_quality() -> None:
 _mount_quality()
 
 
+def _mount_airflow() -> None:
+    from hub.airflow_cli import airflow_config
+
+    app.command("airflow-config")(airflow_config)
+
+
+_mount_airflow()
+
+
 RESIDENTS_AT_SCALE_1 = 700_000
 
 

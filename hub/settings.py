@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     airflow_home_dir: Path | None = Field(default=None, alias="HUB_AIRFLOW_HOME")
     """Airflow's home (its config and SQLite database); default ``HUB_HOME/airflow``."""
 
+    openlineage_url: str | None = Field(default=None, alias="OPENLINEAGE_URL")
+    """OpenLineage (Marquez) base URL; when set, the DAGs' lineage goes there over HTTP instead of
+    to ``HUB_HOME/lineage/openlineage.jsonl`` (docs/operations.md, "Airflow")."""
+
     batch_rows: int = Field(default=200_000, ge=1)
     """Records per batch when checking a file: memory holds one batch, not the whole file."""
 
@@ -189,6 +193,11 @@ class Settings(BaseSettings):
         return self.path("data_docs")
 
     @property
+    def lineage_file(self) -> Path:
+        """OpenLineage events of the DAG runs, one JSON object per line (the default transport)."""
+        return self.path("lineage", "openlineage.jsonl")
+
+    @property
     def airflow_home(self) -> Path:
         return (self.airflow_home_dir or self.path("airflow")).expanduser().resolve()
 
@@ -214,6 +223,9 @@ class Settings(BaseSettings):
         for db_file in home.glob("hub.db*"):  # key hashes: tightened too if an older hub left them open
             db_file.chmod(0o600)
 
+
+LINEAGE_NAMESPACE = "dongcheng-hub"
+"""OpenLineage namespace of the hub's jobs (the DAGs and their tasks)."""
 
 PRIVATE_UMASK = 0o077
 

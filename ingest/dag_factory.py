@@ -6,14 +6,29 @@ are read as plain YAML here, and every task imports the pipeline inside its body
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pendulum
 import yaml
-from airflow.sdk import DAG, Asset, AssetAny, dag, task
+from airflow.sdk import DAG, Asset, AssetAny, CronTriggerTimetable, dag, task
 
 from hub.settings import get_settings, private_files
+
+TIMEZONE = "Asia/Shanghai"
+CRON_BY_FREQUENCY = {
+    "hourly": "0 * * * *",
+    "daily": "0 2 * * *",
+    "weekly": "0 2 * * 1",
+    "monthly": "0 2 1 * *",
+    "quarterly": "0 2 1 1,4,7,10 *",
+    "yearly": "0 2 1 1 *",
+    "annually": "0 2 1 1 *",
+}
+"""When an ingest DAG looks in its inbox, by the contract's ``updateFrequency``: at 02:00 Beijing
+time on the first day of the period (files that arrive in between wait for it, or for ``hub ingest``
+or the DAG's trigger button)."""
 
 
 def asset_for(dataset: str) -> Asset:
@@ -34,14 +49,33 @@ def dag_id(dataset: str) -> str:
     return "ingest__" + dataset.replace(".", "__")
 
 
+def dataset_of(dag: str) -> str | None:
+    """The dataset a hub DAG id stands for (``None`` for any other DAG)."""
+    prefix, _, rest = dag.partition("__")
+    return rest.replace("__", ".") if prefix == "ingest" and rest else None
+
+
+def custom_property(doc: dict[str, Any], name: str) -> Any:
+    for prop in doc.get("customProperties") or []:
+        if prop.get("property") == name:
+            return prop.get("value")
+    return None
+
+
+def ingest_schedule(doc: dict[str, Any]) -> CronTriggerTimetable | None:
+    """The contract's update frequency as a timetable; ``None`` (manual runs only) for one the hub does not know."""
+    cron = CRON_BY_FREQUENCY.get(str(custom_property(doc, "updateFrequency") or "").strip().lower())
+    return CronTriggerTimetable(cron, timezone=TIMEZONE) if cron else None
+
+
 def build_ingest_dag(doc: dict[str, Any]) -> DAG:
     dataset: str = doc["id"]
 
     @dag(
         dag_id=dag_id(dataset),
         description=f"Ingest {doc.get('name', dataset)}: inbox → contract checks → Iceberg → catalogue",
-        schedule=None,
-        start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai"),
+        schedule=ingest_schedule(doc),
+        start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
         catchup=False,
         max_active_runs=1,
         tags=["ingest", doc.get("domain", "")],
@@ -83,10 +117,7 @@ def build_ingest_dag(doc: dict[str, Any]) -> DAG:
 
 
 def derived_from(doc: dict[str, Any]) -> list[str]:
-    for prop in doc.get("customProperties") or []:
-        if prop.get("property") == "derivedFrom":
-            return [str(d) for d in prop.get("value") or []]
-    return []
+    return [str(d) for d in custom_property(doc, "derivedFrom") or []]
 
 
 def build_derived_dag(doc: dict[str, Any]) -> DAG:
@@ -98,7 +129,7 @@ def build_derived_dag(doc: dict[str, Any]) -> DAG:
         dag_id=dag_id(dataset),
         description=f"Build {doc.get('name', dataset)} from {', '.join(inputs)}",
         schedule=AssetAny(*(asset_for(i) for i in inputs)),
-        start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai"),
+        start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
         catchup=False,
         max_active_runs=1,
         tags=["derived", doc.get("domain", "")],
@@ -153,6 +184,24 @@ def run_order(docs: list[dict[str, Any]]) -> list[str]:
     return done
 
 
+def hub_env_from_airflow() -> None:
+    """Take the hub's environment from the ``[hub]`` section of ``airflow.cfg`` (written by ``hub
+    airflow-config``) where the process does not set it, so a plain ``airflow`` runs the hub's
+    tasks against the right HUB_HOME."""
+    from airflow.sdk.configuration import conf
+
+    if not conf.has_section("hub"):
+        return
+    changed = False
+    for name, value in conf.getsection("hub").items():  # type: ignore[union-attr]  # has_section above
+        if name.upper() not in os.environ:
+            os.environ[name.upper()] = str(value)
+            changed = True
+    if changed:
+        get_settings.cache_clear()
+
+
 def build_all() -> dict[str, DAG]:
     private_files()  # DAG files are an entry point too: what their tasks write is owner-only
+    hub_env_from_airflow()
     return {dag_id(doc["id"]): build_dag(doc) for doc in active_contracts(get_settings().contracts_dir)}
