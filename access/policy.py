@@ -11,6 +11,9 @@ withheld, siblings of a masked ID number generalized, see :mod:`contracts.disclo
 - 有条件共享 (conditional): a live grant is needed (the providing department and stewards read
   the default release without one); everyone else is told how to ask;
 - 无条件共享 (unconditional): every key holder gets the default release;
+- open to the public (:func:`open_to_public`: 无条件开放 *and* 无条件共享, and not private): anyone,
+  without a key, gets the default release — the anonymous policy; every other dataset refuses an
+  anonymous caller (401: a key is needed);
 - a grant narrows the fields to those it names, releases the ones it names in clear (as far as
   the disclosure rule allows), and adds its row filter.
 """
@@ -25,8 +28,8 @@ from catalog import permissions
 from catalog.models import ApiClient, Dataset
 from contracts import disclosure
 from contracts.masks import MASKS
-from contracts.model import Contract, Field, SharingType
-from hub.errors import Forbidden, InputError
+from contracts.model import Contract, Field, OpenType, SharingType
+from hub.errors import Forbidden, InputError, NotAuthorized
 from warehouse.duck import quote
 
 CLEAR = disclosure.CLEAR
@@ -191,6 +194,17 @@ def sharing_of(ds: Dataset, contract: Contract | None = None) -> SharingType:
     return next((t for t in order if t in types), SharingType.conditional)
 
 
+def open_to_public(ds: Dataset, contract: Contract | None = None) -> bool:
+    """The one definition of an open dataset: open type 无条件开放 (in the catalogue and in the
+    contract, when given) and sharing type 无条件共享, and not private. Its data is read without a
+    key, under the anonymous policy (the contract's default release: sensitive fields masked,
+    restricted ones withheld)."""
+    open_types = {ds.open_type} | ({contract.open_type.value} if contract is not None else set())
+    return (
+        open_types == {OpenType.open.value} and not ds.private and sharing_of(ds, contract) is SharingType.unconditional
+    )
+
+
 def privileged(caller: ApiClient | None, ds: Dataset) -> bool:
     """Data stewards and the providing department read without a grant."""
     return permissions.is_steward(caller) or permissions.member_of(caller, ds.organization)
@@ -198,7 +212,13 @@ def privileged(caller: ApiClient | None, ds: Dataset) -> bool:
 
 def policy_for(caller: ApiClient | None, ds: Dataset, contract: Contract, grants: Sequence[GrantTerms] = ()) -> Policy:
     """The policy of ``caller`` on dataset ``ds`` governed by ``contract``, given the caller's live
-    grants on it (newest first; the newest applies). Refuses what the sharing type forbids."""
+    grants on it (newest first; the newest applies). Refuses what the sharing type forbids, and an
+    anonymous caller (``None``) on any dataset that is not open to the public."""
+    if caller is None and not open_to_public(ds, contract):
+        raise NotAuthorized(
+            f"an API key is required to read dataset {ds.name}: send it as X-API-Key or Authorization: Bearer <key> "
+            f"(only datasets that are {OpenType.open.value} and {SharingType.unconditional.value} are read without one)"
+        )
     sharing = sharing_of(ds, contract)
     require_shared(caller, ds, sharing)
     grant = next((g for g in grants if g.dataset == contract.id), None)

@@ -25,6 +25,10 @@ from warehouse.duck import quote
 KEY = "_key"
 
 
+ANONYMOUS = "anonymous"
+"""The holder of keys released to anonymous callers (datasets open to the public): one for all."""
+
+
 def secret(settings: Settings, holder: str, dataset: str) -> str:
     """The hex secret of ``holder`` (a client id, or ``operator``) on ``dataset``."""
     master = secretfile.load(settings.resolved_home / "pseudonym.key")

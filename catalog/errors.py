@@ -19,3 +19,8 @@ def invalid(field: str, message: str) -> ValidationFailed:
 
 class SearchQueryError(HubError):
     """A package_search ``q``, ``fq`` or ``sort`` the hub cannot parse."""
+
+
+class SearchError(HubError):
+    """A package_search ``q`` or ``fq`` that is not valid Solr syntax or names an unknown field
+    (CKAN answers these from Solr's error: 409 Search Error)."""

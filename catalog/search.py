@@ -1,17 +1,20 @@
-"""package_search without a search engine: substring and bigram matching, filters, facets, sort.
+"""package_search without a search engine: substring, bigram and pinyin matching, Solr-syntax filters.
 
 Chinese has no spaces, so words are not tokenized: a term matches when it is a substring of the
 dataset's search text (人口 finds 常住人口), and a Chinese term of three or more characters also
 matches when at least two thirds of its two-character pieces occur (东城区常住人口 finds a dataset
-whose text has 东城区 and 常住人口 apart; 火星人口 does not find it, one piece in three). There is no
-pinyin package, so pinyin and English are found through the contract's tags and English title.
-The search text (``Dataset.search_text``) is rebuilt whenever a dataset changes; SQL narrows the
-candidates with LIKE, and scoring, filters and facets run in Python (catalogues hold thousands of
-datasets, not millions).
+whose text has 东城区 and 常住人口 apart; 火星人口 does not find it, one piece in three). The search
+text carries the pinyin of titles, descriptions and tags (:mod:`catalog.pinyin`), so ``renkou``
+and ``rk`` find 人口. ``fq`` (and a ``q`` with a ``field:``, as in CKAN, where such a ``q`` goes to
+Solr's standard parser) is Lucene/Solr syntax, compiled by :mod:`catalog.solr` over the fields
+below. The search text (``Dataset.search_text``) is rebuilt whenever a dataset changes; SQL narrows
+the candidates with LIKE, and scoring, filters and facets run in Python (catalogues hold thousands
+of datasets, not millions).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shlex
@@ -24,8 +27,11 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from catalog import licences
+from catalog import solr
 from catalog.errors import SearchQueryError
 from catalog.models import Dataset
+from catalog.pinyin import romanize
+from catalog.solr import Kind
 from hub import limits
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -38,60 +44,85 @@ def search_text(ds: Dataset) -> str:
     words += [f"{f.get('name', '')} {f.get('title', '')}" for f in ds.fields]
     words += [ds.organization.title, ds.organization.title_en or "", ds.resource_code or ""]
     words += [f"{g.name} {g.title} {g.title_en or ''}" for g in ds.groups]
+    # pinyin of the title and tags with initials; of the description in full only (its initials
+    # would match nearly any two letters)
+    words += [romanize(ds.title), romanize(" ".join(ds.tags)), romanize(ds.notes, initials=False)]
     return " ".join(w for w in words if w).lower()
 
 
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _string(get: Callable[[Dataset], Iterable[str | None]]) -> solr.Field[Dataset]:
+    return solr.Field(Kind.string, get)
+
+
+STRING_FIELDS: dict[str, solr.Field[Dataset]] = {
+    "id": _string(lambda d: [d.id]),
+    "name": _string(lambda d: [d.name]),
+    "title": solr.Field(Kind.text, lambda d: [d.title]),
+    "organization": _string(lambda d: [d.organization.name]),
+    "owner_org": _string(lambda d: [d.organization_id]),
+    "tags": _string(lambda d: d.tags),
+    "groups": _string(lambda d: [g.name for g in d.groups]),
+    "res_format": _string(lambda d: [r.format for r in d.resources]),
+    "res_name": solr.Field(Kind.text, lambda d: [r.name for r in d.resources]),
+    "license_id": _string(lambda d: [lic.id if (lic := licences.of_dataset(d)) else d.meta.get("license_id")]),
+    "sharing_type": _string(lambda d: [d.sharing_type]),
+    "open_type": _string(lambda d: [d.open_type]),
+    "update_frequency": _string(lambda d: [d.update_frequency]),
+    "domain": _string(lambda d: [d.domain]),
+    "resource_code": _string(lambda d: [d.resource_code]),
+    "provider_code": _string(lambda d: [d.organization.code]),
+    "capacity": _string(lambda d: ["private" if d.private else "public"]),
+    "origin": _string(lambda d: [d.origin]),
+    "state": _string(lambda d: [d.state]),
+    "dataset_type": _string(lambda d: ["dataset"]),
+}
+"""Fields with values to filter and facet on (``title`` and ``res_name`` match words, as in CKAN)."""
+SEARCH_FIELDS: dict[str, solr.Field[Dataset]] = {
+    **STRING_FIELDS,
+    "text": solr.Field(Kind.text, lambda d: [d.search_text]),
+    "notes": solr.Field(Kind.text, lambda d: [d.notes]),
+    "res_description": solr.Field(Kind.text, lambda d: [r.description or "" for r in d.resources]),
+    "metadata_modified": solr.Field(Kind.date, lambda d: [_utc(d.modified)]),
+    "metadata_created": solr.Field(Kind.date, lambda d: [_utc(d.created)]),
+    "num_resources": solr.Field(Kind.number, lambda d: [len(d.resources)]),
+    "num_tags": solr.Field(Kind.number, lambda d: [len(d.tags)]),
+}
+"""Every field ``fq`` (and a ``q`` with ``field:``) may name."""
+FIELDS = frozenset(STRING_FIELDS)
+"""Fields to facet on."""
+
+
 def _values(ds: Dataset, name: str) -> list[str]:
-    getters: dict[str, Callable[[Dataset], Iterable[str | None]]] = {
-        "id": lambda d: [d.id],
-        "name": lambda d: [d.name],
-        "title": lambda d: [d.title],
-        "organization": lambda d: [d.organization.name],
-        "owner_org": lambda d: [d.organization_id],
-        "tags": lambda d: d.tags,
-        "groups": lambda d: [g.name for g in d.groups],
-        "res_format": lambda d: [r.format for r in d.resources],
-        "res_name": lambda d: [r.name for r in d.resources],
-        "license_id": lambda d: [lic.id if (lic := licences.of_dataset(d)) else d.meta.get("license_id")],
-        "sharing_type": lambda d: [d.sharing_type],
-        "open_type": lambda d: [d.open_type],
-        "update_frequency": lambda d: [d.update_frequency],
-        "domain": lambda d: [d.domain],
-        "resource_code": lambda d: [d.resource_code],
-        "provider_code": lambda d: [d.organization.code],
-        "capacity": lambda d: ["private" if d.private else "public"],
-        "origin": lambda d: [d.origin],
-    }
-    return [v for v in getters[name](ds) if v is not None]
+    return [str(v) for v in STRING_FIELDS[name].values(ds) if v is not None]
 
 
-FIELDS = frozenset(
-    "id name title organization owner_org tags groups res_format res_name license_id sharing_type open_type "
-    "update_frequency domain resource_code provider_code capacity origin".split()
-)
 SortKey = Callable[[Dataset, float], Any]
 SORTS: dict[str, SortKey] = {
     "score": lambda d, score: score,
+    "id": lambda d, score: d.id,
     "name": lambda d, score: d.name,
     "title": lambda d, score: d.title,
     "title_string": lambda d, score: d.title,
-    "metadata_modified": lambda d, score: d.modified.isoformat(),
-    "metadata_created": lambda d, score: d.created.isoformat(),
+    "metadata_modified": lambda d, score: _utc(d.modified).isoformat(),
+    "metadata_created": lambda d, score: _utc(d.created).isoformat(),
     "resource_code": lambda d, score: d.resource_code or "",
 }
 
 
-@dataclass(frozen=True)
-class Term:
-    field: str
-    value: str
-    negate: bool = False
+Filter = Callable[[Dataset], bool]
 
 
 @dataclass
 class Query:
     words: list[str] = field(default_factory=list)
-    terms: list[Term] = field(default_factory=list)
+    """Free-text words, for the score (and, with ``required``, each must match)."""
+    required: bool = True
+    """``q`` without a field: every word must match (CKAN's dismax). With a field, ``filters`` decide."""
+    filters: list[Filter] = field(default_factory=list)
     sort: list[tuple[str, bool]] = field(default_factory=lambda: [("score", True), ("metadata_modified", True)])
     rows: int = ROWS_DEFAULT
     start: int = 0
@@ -101,13 +132,13 @@ class Query:
 
 
 def _split(text: str) -> list[str]:
-    """The tokens of ``q``/``fq``; bounded so one request's work is bounded (see hub.limits)."""
+    """The words of a ``q`` without fields; bounded so one request's work is bounded (see hub.limits)."""
     if len(text) > limits.MAX_QUERY_CHARS:
         raise SearchQueryError(f"the query is {len(text):,} characters; at most {limits.MAX_QUERY_CHARS} are accepted")
     try:
         tokens = shlex.split(text)
-    except ValueError as exc:
-        raise SearchQueryError(f"cannot parse {text!r}: {exc}") from None
+    except ValueError:
+        tokens = text.replace('"', " ").split()  # dismax forgives an unbalanced quote
     if len(tokens) > limits.MAX_QUERY_TERMS:
         raise SearchQueryError(f"the query has {len(tokens)} terms; at most {limits.MAX_QUERY_TERMS} are accepted")
     long = next((t for t in tokens if len(t) > limits.MAX_WORD_CHARS), None)
@@ -116,25 +147,27 @@ def _split(text: str) -> list[str]:
     return tokens
 
 
-def parse_terms(text: str, *, allow_words: bool) -> tuple[list[str], list[Term]]:
-    """Split ``q`` or ``fq`` into free-text words and ``field:value`` terms (``-field:value`` negates)."""
-    words: list[str] = []
-    terms: list[Term] = []
+def free_words(text: str) -> list[str]:
+    """The words of a ``q`` without ``field:`` (CKAN sends it to dismax): AND, *, + and - are dropped."""
+    words = []
     for token in _split(text):
-        if token in ("AND", "&&", "*:*", "*"):
-            continue
-        negate = token.startswith("-")
-        bare = token.lstrip("+-")
-        name, sep, value = bare.partition(":")
-        if sep and name in FIELDS:
-            terms.append(Term(name, value.strip('"'), negate))
-        elif sep and re.fullmatch(r"[a-z_]+", name) and not allow_words:
-            raise SearchQueryError(f"unknown field {name!r}; filter on one of: {', '.join(sorted(FIELDS))}")
-        elif not allow_words:
-            raise SearchQueryError(f"fq needs field:value terms, got {token!r}")
-        elif bare:
-            words.append(bare.lower())
-    return words, terms
+        bare = token.lstrip("+-").lower()
+        if token not in ("AND", "OR", "&&", "||", "*") and bare:
+            words.append(bare)
+    return words
+
+
+def _field_text(ds: Dataset, name: str | None) -> str:
+    if name is None or name == "text":
+        return ds.search_text
+    values = " ".join(str(v) for v in SEARCH_FIELDS[name].values(ds))
+    return f"{values} {romanize(values)}".lower()
+
+
+def text_hit(ds: Dataset, word: str, name: str | None = None) -> bool:
+    """Does ``word`` (lower-cased) occur in the dataset's text, or most of its Chinese pieces?"""
+    text = _field_text(ds, name)
+    return word in text or _bigram_share(word, text) >= BIGRAM_SHARE
 
 
 def _sort(text: str) -> list[tuple[str, bool]]:
@@ -176,10 +209,12 @@ def _bigram_share(word: str, text: str) -> float:
     return sum(p in text for p in pieces) / len(pieces)
 
 
-def _score(ds: Dataset, words: list[str]) -> float | None:
+def _score(ds: Dataset, words: list[str], *, required: bool = True) -> float | None:
+    """Title hits weigh 3, tags 2, other text 1, most Chinese pieces less; None: a required word
+    is missing."""
     if not words:
         return 1.0
-    title = f"{ds.name} {ds.title} {ds.title_en or ''}".lower()
+    title = f"{ds.name} {ds.title} {ds.title_en or ''} {romanize(ds.title)}".lower()
     tags = " ".join(ds.tags).lower()
     total = 0.0
     for word in words:
@@ -191,17 +226,9 @@ def _score(ds: Dataset, words: list[str]) -> float | None:
             total += 1
         elif (share := _bigram_share(word, ds.search_text)) >= BIGRAM_SHARE:
             total += share / 2
-        else:
+        elif required:
             return None
     return total
-
-
-def _matches(ds: Dataset, terms: list[Term]) -> bool:
-    for term in terms:
-        hit = term.value == "*" or term.value in _values(ds, term.field)
-        if hit == term.negate:
-            return False
-    return True
 
 
 def _by(sort_key: SortKey) -> Callable[[tuple[Dataset, float]], Any]:
@@ -216,11 +243,12 @@ class Result:
 
 
 def run(s: Session, query: Query, visible: Callable[[Dataset], bool]) -> Result:
-    stmt = select(Dataset).where(Dataset.state == "active", *[_word_clause(w) for w in query.words])
+    prefilter = [_word_clause(w) for w in query.words] if query.required else []
+    stmt = select(Dataset).where(Dataset.state == "active", *prefilter)
     scored = []
     for ds in s.scalars(stmt):
-        score = _score(ds, query.words)
-        if score is not None and visible(ds) and _matches(ds, query.terms):
+        score = _score(ds, query.words, required=query.required)
+        if score is not None and visible(ds) and all(f(ds) for f in query.filters):
             scored.append((ds, score))
     for name, desc in reversed(query.sort):
         scored.sort(key=_by(SORTS[name]), reverse=desc)
@@ -229,19 +257,36 @@ def run(s: Session, query: Query, visible: Callable[[Dataset], bool]) -> Result:
     return Result(len(scored), page, facets)
 
 
+def _compile(where: str, text: str) -> solr.Compiled[Dataset]:
+    return solr.compile_query(where, text, SEARCH_FIELDS, text_hit)
+
+
 def build_query(params: dict[str, object]) -> Query:
-    """A Query from package_search parameters (strings from GET, or JSON values from POST)."""
-    words, terms = parse_terms(str(params.get("q") or ""), allow_words=True)
+    """A Query from package_search parameters (strings from GET, or JSON values from POST).
+
+    As in CKAN, a ``q`` with a ``:`` is Solr syntax (``q=tags:人口 OR title:企业``); without one
+    it is free words, each of which must match. ``fq`` and every ``fq_list`` entry are Solr syntax.
+    """
+    q = str(params.get("q") or "")
+    query = Query()
+    terms = 0
+    if ":" in q:
+        compiled = _compile("q", q)
+        query.words, query.required, terms = compiled.words, False, compiled.terms
+        query.filters.append(compiled.predicate)
+    else:
+        query.words = free_words(q)
+        terms = len(query.words)
     fq_list = params.get("fq_list") or []
     fq_list = fq_list if isinstance(fq_list, list) else [fq_list]
     if len(fq_list) + 1 > limits.MAX_QUERY_TERMS:
         raise SearchQueryError(f"at most {limits.MAX_QUERY_TERMS} filter queries are accepted")
-    fqs = [str(params.get("fq") or ""), *(str(x) for x in fq_list)]
-    for fq in fqs:
-        terms += parse_terms(fq, allow_words=False)[1]
-    if len(words) + len(terms) > limits.MAX_QUERY_TERMS:
+    for fq in [str(params.get("fq") or ""), *(str(x) for x in fq_list)]:
+        compiled = _compile("fq", fq)
+        terms += compiled.terms
+        query.filters.append(compiled.predicate)
+    if terms > limits.MAX_QUERY_TERMS:
         raise SearchQueryError(f"at most {limits.MAX_QUERY_TERMS} words and filters are accepted in one search")
-    query = Query(words=words, terms=terms)
     if params.get("sort"):
         query.sort = _sort(str(params["sort"]))
     query.rows = min(limits.bounded_int(params.get("rows"), "rows", ROWS_DEFAULT), ROWS_MAX)

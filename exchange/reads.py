@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from access import audit, gate, grants, pseudonym
 from access.policy import Column, Policy, policy_for
+from access.pseudonym import ANONYMOUS
 from access.query import Release
 from catalog.models import ApiClient, Dataset
 from contracts.model import Contract
@@ -33,7 +34,8 @@ from warehouse.serving import Store
 class Reader:
     """Who reads which dataset under which policy, for which request."""
 
-    caller: ApiClient
+    caller: ApiClient | None
+    """None: an anonymous caller, on a dataset open to the public (``policy_for`` decides)."""
     ds: Dataset
     contract: Contract
     policy: Policy
@@ -46,7 +48,7 @@ class Reader:
     def of(
         cls,
         s: Session,
-        caller: ApiClient,
+        caller: ApiClient | None,
         ds: Dataset,
         contract: Contract,
         fields: list[str] | None = None,
@@ -61,7 +63,7 @@ class Reader:
         return [c.name for c in self.columns if c.field.type == "geometry" and not c.masked]
 
     def secret(self, settings: Settings) -> str:
-        return pseudonym.secret(settings, self.caller.id, self.contract.id)
+        return pseudonym.secret(settings, self.caller.id if self.caller else ANONYMOUS, self.contract.id)
 
     def release(self, s: Session, settings: Settings, action: str, rows: int, at: At) -> None:
         event = audit.served(
@@ -119,7 +121,7 @@ class Export:
         r = self.reader
         material = orjson.dumps(
             [
-                r.caller.id,
+                r.caller.id if r.caller else ANONYMOUS,
                 self.at.snapshot_id,
                 [(c.name, c.release) for c in r.columns],
                 r.policy.row_filter,

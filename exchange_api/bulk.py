@@ -18,7 +18,15 @@ from exchange import versions
 from exchange.export import Format, media_type, parse_encoding, parse_format
 from exchange.reads import Changes, Export, Reader, Streamed
 from exchange.versions import At
-from exchange_api.deps import Contracts, get_contracts, get_session, get_settings, get_store, require_client
+from exchange_api.deps import (
+    Contracts,
+    get_contracts,
+    get_session,
+    get_settings,
+    get_store,
+    optional_client,
+    require_client,
+)
 from exchange_api.records import field_names
 from exchange_api.responses import JSONResponse
 from hub.errors import InputError
@@ -44,7 +52,7 @@ def _reader(
     request: Request,
     s: Session,
     contracts: Contracts,
-    caller: ApiClient,
+    caller: ApiClient | None,
     ref: str,
     fields: str | None,
     reserved: set[str],
@@ -95,7 +103,7 @@ def export(
     fields: str | None = FIELDS,
     as_of: str | None = AS_OF,
     encoding: str | None = ENCODING,
-    caller: ApiClient = Depends(require_client),
+    caller: ApiClient | None = Depends(optional_client),
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
@@ -103,7 +111,8 @@ def export(
 ) -> Response:
     """Every row of a version you may read, as your policy releases it (masks, fields, your grant's
     rows), plus ``_key``: the record's key to sync by (a pseudonym when the key is masked). Filter by
-    any field you receive in clear with ``?field=value``. Rows come in the records API's order."""
+    any field you receive in clear with ``?field=value``. Rows come in the records API's order.
+    Datasets open to the public (无条件开放 and 无条件共享) are exported without a key."""
     fmt, enc = parse_format(format), parse_encoding(encoding)
     reader = _reader(request, s, contracts, caller, ref, fields, EXPORT_RESERVED)
     plan = Export(reader, versions.resolve(reader.ds, as_of), fmt, enc)

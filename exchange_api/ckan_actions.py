@@ -2,7 +2,7 @@
 
 Action modules (``ckan_read``, ``ckan_write``, ``ckan_datastore``) register functions with
 ``@action``; ``ckan_api`` dispatches HTTP requests to them. Actions raise the hub's errors
-(NotFound, NotAuthorized, InputError), the catalogue's (ValidationFailed, SearchQueryError) or
+(NotFound, NotAuthorized, InputError), the catalogue's (ValidationFailed, SearchQueryError, SearchError) or
 an ActionError; ``to_action_error`` turns each into CKAN's error type and HTTP status.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from catalog import permissions
-from catalog.errors import SearchQueryError, ValidationFailed
+from catalog.errors import SearchError, SearchQueryError, ValidationFailed
 from catalog.models import ApiClient, ApiKey, Dataset
 from exchange_api.deps import Contracts
 from hub import limits
@@ -56,6 +56,8 @@ def to_action_error(exc: Exception) -> ActionError | None:
         return ActionError(429, "Rate Limit Error", str(exc), headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, TooLarge):
         return ActionError(413, "Request Entity Too Large", str(exc))
+    if isinstance(exc, SearchError):
+        return ActionError(409, "Search Error", f"Search error: {exc}")
     if isinstance(exc, SearchQueryError):
         return ActionError(400, "Search Query Error", f"Search Query Error: {exc}")
     if isinstance(exc, InputError):

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from access import audit, gate, grants
 from access.policy import Column, policy_for
 from access.query import Direction, PageQuery
-from catalog import lookup, permissions
+from catalog import lookup
 from exchange_api import records
 from exchange_api.ckan_actions import ActionError, Context, action, as_bool, as_int, as_json, required
 from hub import limits
@@ -91,8 +91,8 @@ def _links(resource_id: str, limit: int, offset: int) -> dict[str, str]:
 def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Records of a dataset's resource (``resource_id``), masked by classification: ``filters`` (JSON
     object on unmasked fields), ``q`` (text in unmasked fields), ``fields``, ``sort``, ``limit``
-    (default 100, max 1000), ``offset``, ``include_total``. Needs an API key."""
-    permissions.require_key(ctx.caller, "read records")
+    (default 100, max 1000), ``offset``, ``include_total``. Needs an API key, except on datasets
+    open to the public (无条件开放 and 无条件共享: ``access.policy.open_to_public``)."""
     resource_id = str(required(params, "resource_id"))
     try:
         res = lookup.resource(ctx.session, resource_id)

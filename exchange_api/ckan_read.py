@@ -114,11 +114,12 @@ def _ordered(counts: Counter[str]) -> list[tuple[str, int]]:
 
 @action("package_search")
 def package_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """Search datasets: ``q`` (free text, Chinese substrings, ``field:value``), ``fq``/``fq_list``
-    (``organization:``, ``tags:``, ``groups:``, ``res_format:``, ``sharing_type:``, ``open_type:``,
-    ``update_frequency:`` … with ``-`` to exclude), ``facet.field`` (JSON list), ``facet.limit``,
-    ``facet.mincount``, ``sort`` (``score desc, metadata_modified desc``; also name, title,
-    metadata_created, resource_code), ``rows`` (default 10, max 1000), ``start``,
+    """Search datasets: ``q`` (free text, Chinese substrings, pinyin such as renkou or rk; with a
+    ``field:`` it is Solr syntax), ``fq``/``fq_list`` (Solr syntax: ``organization:a OR
+    organization:b``, ``-groups:x``, ``metadata_modified:[2024-01-01T00:00:00Z TO *]``,
+    ``num_resources:[2 TO *]``, ``tags:(a OR b)``, ``NOW-1DAY`` …), ``facet.field`` (JSON list),
+    ``facet.limit``, ``facet.mincount``, ``sort`` (``score desc, metadata_modified desc``; also id,
+    name, title, metadata_created, resource_code), ``rows`` (default 10, max 1000), ``start``,
     ``include_private`` (default true: private datasets show to identified callers only)."""
     params = {**params, "facet.field": as_json(params.get("facet.field")), "fq_list": as_json(params.get("fq_list"))}
     query = search.build_query(params)

@@ -18,7 +18,15 @@ from catalog import service
 from catalog.ckan import version_dict
 from catalog.models import ApiClient, Dataset
 from exchange import versions
-from exchange_api.deps import Contracts, get_contracts, get_session, get_settings, get_store, require_client
+from exchange_api.deps import (
+    Contracts,
+    get_contracts,
+    get_session,
+    get_settings,
+    get_store,
+    optional_client,
+    require_client,
+)
 from exchange_api.responses import JSONResponse
 from hub import limits
 from hub.errors import InputError
@@ -59,7 +67,7 @@ def list_datasets(
 @router.get("/datasets/{ref}", summary="One dataset with its fields and versions")
 def show_dataset(
     ref: str,
-    caller: ApiClient = Depends(require_client),
+    caller: ApiClient | None = Depends(optional_client),
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
     settings: Settings = Depends(get_settings),
@@ -117,13 +125,14 @@ def records(
         description="The version to read: a version number, a snapshot id or an ISO 8601 date/time "
         "(China Standard Time unless an offset is given). Default: the newest. A cursor keeps its version.",
     ),
-    caller: ApiClient = Depends(require_client),
+    caller: ApiClient | None = Depends(optional_client),
     s: Session = Depends(get_session),
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
-    """Filter by any field you receive in clear with ``?field=value``. Sensitive fields are masked."""
+    """Filter by any field you receive in clear with ``?field=value``. Sensitive fields are masked.
+    Datasets open to the public (无条件开放 and 无条件共享) are read without a key."""
     ds = service.dataset(s, ref)
     policy = policy_for(caller, ds, contracts.get(ds.key), grants.active(s, caller, ds.key))
     chosen = policy.select(field_names(fields))

@@ -458,6 +458,17 @@ def _demo_access(settings: Settings) -> DemoAccess:
         return DemoAccess(keys["steward"], keys["analyst"], waiting[0].id)
 
 
+def _ckanapi_command() -> str:
+    """The hub's own ckanapi, as a path that works pasted from here (``.venv/bin/ckanapi``)."""
+    import sys
+
+    path = Path(sys.executable).parent / "ckanapi"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _demo_summary(settings: Settings, key: str, access: DemoAccess) -> str:
     from sqlalchemy import select
 
@@ -491,7 +502,7 @@ def _demo_summary(settings: Settings, key: str, access: DemoAccess) -> str:
         f"  curl -H 'X-API-Key: {key}' '{base}/api/v1/datasets/derived-building_economy/records?limit=3'",
         f"  curl -OJ -H 'X-API-Key: {key}' "
         f"'{base}/api/v1/datasets/population-residents/export?format=csv&encoding=gb18030'",
-        f"  ckanapi action package_show id=population-residents -r {base}",
+        f"  {_ckanapi_command()} action package_show id=population-residents -r {base} -a {key}",
         "",
         f"Steward key     {access.steward}",
         f"Analyst key     {access.analyst}   (its access request to the residents is pending)",

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import ckanapi
 import httpx
 import orjson
 import pytest
@@ -246,16 +247,40 @@ def test_quality_routes_serve_stewards_and_the_department_only(hub: tuple, name:
     assert httpx.get(f"{url}/api/v1/datasets/{ref}/quality/docs/").status_code == 401
 
 
+OPEN = {grids.DATASET}
+"""Datasets open to the public (无条件开放 and 无条件共享: access.policy.open_to_public): the grids."""
+
+
 @pytest.mark.parametrize("dataset", list(DATASETS))
-def test_anonymous_callers_read_nothing(hub: tuple, dataset: str) -> None:
-    url, _, resources = hub
+def test_anonymous_callers_read_open_datasets_only(hub: tuple, dataset: str) -> None:
+    """Without a key: records, export, detail and datastore_search of an open dataset answer the
+    anonymous policy (the contract's default release); every other dataset answers 401 (CKAN: 403).
+    Change feeds and verify always need a key."""
+    url, keys, resources = hub
     ref = dataset.replace(".", "-")
-    assert httpx.get(f"{url}/api/v1/datasets/{ref}/records").status_code == 401
-    assert httpx.get(f"{url}/api/v1/datasets/{ref}/export").status_code == 401
+    expected = 200 if dataset in OPEN else 401
+    reads = {
+        "records": httpx.get(f"{url}/api/v1/datasets/{ref}/records", params={"limit": 3}),
+        "detail": httpx.get(f"{url}/api/v1/datasets/{ref}"),
+        "export": httpx.get(f"{url}/api/v1/datasets/{ref}/export", params={"format": "jsonl"}),
+    }
+    for path, answer in reads.items():
+        assert answer.status_code == expected, (dataset, path, answer.text[:200])
     assert httpx.get(f"{url}/api/v1/datasets/{ref}/changes", params={"since": "1"}).status_code == 401
     assert httpx.post(f"{url}/api/v1/datasets/{ref}/verify", json=_verify_body(dataset)).status_code == 401
-    answer = httpx.get(f"{url}/api/3/action/datastore_search", params={"resource_id": resources[dataset]})
-    assert answer.status_code in (401, 403) and answer.json()["success"] is False
+    answer = httpx.get(f"{url}/api/3/action/datastore_search", params={"resource_id": resources[dataset], "limit": 3})
+    if dataset not in OPEN:
+        assert answer.status_code in (401, 403) and answer.json()["success"] is False
+        assert "API key is required" in reads["records"].json()["error"]["message"]
+        return
+    assert answer.status_code == 200 and len(answer.json()["result"]["records"]) == 3
+    consumer = httpx.get(
+        f"{url}/api/v1/datasets/{ref}/records", params={"limit": 3}, headers={"X-API-Key": keys["plain-consumer"]}
+    )
+    assert reads["records"].json()["fields"] == consumer.json()["fields"], "the default release, as for a key holder"
+    assert reads["records"].json()["records"] == consumer.json()["records"]
+    exported = [orjson.loads(line) for line in reads["export"].content.splitlines()]
+    assert exported and {k for k in exported[0] if k != "_key"} == set(reads["records"].json()["records"][0])
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
@@ -280,3 +305,21 @@ def test_sql_reads_what_each_caller_may_read(hub: tuple, name: str, dataset: str
         assert set(columns) == set(GRANTED[dataset])
     if "id_number" in columns:
         assert rows and all(set(r["id_number"][6:]) == {"*"} for r in rows), "masked without a clear grant"
+
+
+def test_the_resource_url_of_an_open_dataset_downloads_without_a_key_and_is_audited(hub: tuple) -> None:
+    url, keys, _ = hub
+    anonymous = ckanapi.RemoteCKAN(url)
+    pkg = anonymous.action.package_show(id="spatial-grids")
+    assert (pkg["open_type"], pkg["sharing_type"], pkg["private"]) == ("无条件开放", "无条件共享", False)
+    link = next(r["url"] for r in pkg["resources"] if r["url"].startswith("http"))
+    got = httpx.get(link, params={"limit": 2})
+    assert got.status_code == 200 and len(got.json()["records"]) == 2, got.text[:200]
+    steward = {"X-API-Key": keys["steward"]}
+    trail = httpx.get(f"{url}/api/v1/audit", params={"dataset": grids.DATASET, "limit": 1000}, headers=steward).json()
+    mine = [r for r in trail["records"] if r["request_id"] == got.headers["x-request-id"]]
+    assert len(mine) == 1 and mine[0]["action"] == "records" and mine[0]["rows"] == 2
+    assert mine[0]["client"] is None and mine[0]["client_id"] is None, "audited as anonymous"
+    with pytest.raises(ckanapi.NotAuthorized):
+        anonymous.action.package_show(id="population-residents")  # private: metadata needs a key too
+    assert httpx.get(f"{url}/api/v1/datasets/population-residents/records").status_code == 401

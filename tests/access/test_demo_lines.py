@@ -36,6 +36,13 @@ def test_the_printed_curl_lines_work_in_order(tmp_path: Path) -> None:
         for line in lines[:2]:  # the consumer's lines, as before
             if "population-residents" in line:
                 assert subprocess.run(["sh", "-c", line + " -s -f"], capture_output=True).returncode == 0
+        ckan = next(line.strip() for line in summary.splitlines() if "ckanapi action" in line)
+        assert ckan.startswith(".venv/bin/ckanapi "), "the hub's own ckanapi: it need not be on the PATH"
+        keyless = subprocess.run(["sh", "-c", ckan.split(" -a ")[0]], capture_output=True, text=True, timeout=60)
+        assert keyless.returncode != 0 and "NotAuthorized" in keyless.stderr + keyless.stdout, "residents are private"
+        shown = subprocess.run(["sh", "-c", ckan], capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, (ckan, shown.stdout, shown.stderr)
+        assert json.loads(shown.stdout)["name"] == "population-residents", "a private dataset, read with the key"
         export = lines[2]
         assert "/export?format=csv" in export
         got = subprocess.run(["sh", "-c", export + " -s -f"], capture_output=True, cwd=tmp_path, timeout=30)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from catalog import activity, db, profile, search, service
-from catalog.errors import SearchQueryError
+from catalog.errors import SearchError, SearchQueryError
 from catalog.models import Dataset
 from contracts import model
 from hub.settings import get_settings
@@ -92,11 +92,25 @@ def test_a_catalogue_entry_made_first_is_adopted_by_its_contract(database_url: s
 
 @pytest.mark.parametrize(
     ("q", "fq", "error"),
-    [("", "colour:red", "unknown field"), ("", "justtext", "field:value"), ('"open', "", "cannot parse")],
+    [
+        ("", "colour:red", "unknown field 'colour'"),
+        ("", "(tags:x", "unmatched parenthesis"),
+        ('title:"open', "", "Illegal character"),
+        ("", "metadata_modified:[last week TO *]", "Syntax error"),
+        ("", "metadata_modified:[yesterday TO *]", "not a date"),
+    ],
 )
-def test_search_query_errors(q: str, fq: str, error: str) -> None:
-    with pytest.raises(SearchQueryError, match=error):
+def test_search_syntax_errors(q: str, fq: str, error: str) -> None:
+    with pytest.raises(SearchError, match=error):
         search.build_query({"q": q, "fq": fq})
+
+
+def test_search_limits_and_bad_sorts_are_query_errors() -> None:
+    with pytest.raises(SearchQueryError, match="deeper"):
+        search.build_query({"fq": "(" * 9 + "tags:x" + ")" * 9})
+    with pytest.raises(SearchQueryError, match="cannot sort"):
+        search.build_query({"sort": "colour asc"})
+    assert search.free_words('"open') == ["open"], "q without a field forgives a stray quote, as dismax does"
 
 
 def test_migration_0002_backfills_datasets_registered_before_it(database_url: str) -> None:
