@@ -26,8 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from catalog import licences
-from catalog import solr
+from catalog import licences, solr
 from catalog.errors import SearchQueryError
 from catalog.models import Dataset
 from catalog.pinyin import romanize
