@@ -182,44 +182,15 @@ def generate(
     typer.echo(f"wrote {out} ({manifest.rows} rows, {len(manifest.bad_rows)} with faults)")
 
 
-def _ingest(settings: Settings, datasets: list[str]) -> list[str]:
-    """Run the DAGs of the given datasets (all when empty), derived datasets after their inputs.
-
-    Without a scheduler, Asset-triggered DAGs do not start by themselves, so they run here in
-    dependency order; a derived DAG whose inputs did not change skips. One DAG failing does not
-    stop the others: departments' files are independent.
-    """
-    from hub import airflow_env
-
-    airflow_env.configure(settings)
-    from ingest.dag_factory import active_contracts, dag_id, run_order
-
-    docs = active_contracts(settings.contracts_dir)
-    known = run_order(docs)
-    unknown = sorted(set(datasets) - set(known))
-    if unknown:
-        raise typer.BadParameter(f"no active contract for {', '.join(unknown)}; known: {', '.join(known)}")
-    chosen = [d for d in known if not datasets or d in datasets]
-    states = []
-    for n, dataset in enumerate(chosen, start=1):
-        typer.echo(f"[{n}/{len(chosen)}] running DAG {dag_id(dataset)} …")
-        try:
-            state = airflow_env.run_dag(settings, dag_id(dataset))
-        except Exception as exc:  # noqa: BLE001 - report and go on with the next department
-            state = f"failed: {exc}"
-        typer.echo(f"        {dataset}: {state}")
-        states.append(state)
-    return states
-
-
 @app.command()
 def ingest(
     datasets: Annotated[list[str] | None, typer.Argument(help="Dataset ids; default: every active contract.")] = None,
 ) -> None:
-    """Run the ingestion DAGs (real Airflow, dag.test) over the files waiting in the inbox."""
-    states = _ingest(_settings(), datasets or [])
-    _print_files(_settings())
-    if any("failed" in s for s in states):
+    """Run the ingestion DAGs (real Airflow, dag.test) over the files waiting in the inbox, then
+    rebuild the derived datasets downstream of what they published; print each file's outcome."""
+    from hub import ingest_cli
+
+    if any(r.failed for r in ingest_cli.run(_settings(), datasets or [])):
         raise typer.Exit(1)
 
 
@@ -544,8 +515,9 @@ def demo(
     db.migrate(settings.db_url)
     typer.echo(f"HUB_HOME is {settings.resolved_home}")
     generate("all", rows=rows, bad_share=0.03, seed=20261031, months=3, encoding="gb18030", out=None)
-    states = _ingest(settings, [])
-    if any("failed" in s for s in states):
+    from hub import ingest_cli
+
+    if any(r.failed for r in ingest_cli.run(settings, [])):
         typer.echo("ingestion failed: see the Airflow logs above", err=True)
         raise typer.Exit(1)
     key = _demo_key(settings)
