@@ -234,7 +234,7 @@ def versions(dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. popul
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default HUB_API_HOST, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default HUB_API_PORT, 8000).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default HUB_API_PORT, 8000).", min=1, max=65535)] = None,
 ) -> None:
     """Serve the CKAN and exchange APIs with uvicorn."""
     from exchange_api.app import create_app
@@ -255,6 +255,7 @@ def run_api(api: Any, settings: Settings) -> None:
     """
     import logging
     import signal
+    import socket
     import sys
     import threading
     import time
@@ -262,6 +263,12 @@ def run_api(api: Any, settings: Settings) -> None:
     import uvicorn
 
     from hub import logs
+    from hub.errors import ConfigError
+
+    try:
+        socket.getaddrinfo(settings.api_host, settings.api_port)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {settings.api_host}:{settings.api_port}: {exc.strerror}") from None
 
     config = uvicorn.Config(
         api,
@@ -503,7 +510,7 @@ def demo(
         int, typer.Option(help="Residents to generate; the other departments scale along.", min=500)
     ] = 7000,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API at the end.")] = True,
-    port: Annotated[int | None, typer.Option(help="API port (default HUB_API_PORT, 8000).")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (default HUB_API_PORT, 8000).", min=1, max=65535)] = None,
 ) -> None:
     """Generate five departments' exports, ingest them and build the derived datasets through
     Airflow, publish, catalogue, then serve the API."""

@@ -70,8 +70,9 @@ BAD: dict[str, str | tuple[str, str]] = {
     "clear": "no_such_field",
     "rows": ("no_such_column = 1", "no_such_column"),
     "to": "not-a-url",
+    "host": "no-such-host.invalid",
 }
-FREE_TEXT = {"label", "organization", "purpose", "reason", "by", "host", "token", "values", "keys create client"}
+FREE_TEXT = {"label", "organization", "purpose", "reason", "by", "token", "values", "keys create client"}
 """Text parameters any value is right for (a note, a name to create, a value to check), by name or
 by command and name."""
 
@@ -143,6 +144,8 @@ def _bad_values(path: tuple[str, ...], param: Any) -> list[Bad]:
         out.append(Bad("not a number", "twelve", names))
         if getattr(param, "min", None) is not None:
             out.append(Bad("below the minimum", str(param.min - 1), names))
+        if getattr(param, "max", None) is not None:
+            out.append(Bad("above the maximum", str(param.max + 1), names))
     elif kind is dt.datetime:
         out.append(Bad("not a date", "2026-13-45", names))
     elif isinstance(kind, type) and issubclass(kind, enum.Enum):
@@ -255,3 +258,14 @@ def test_generate_into_a_folder_writes_there(home: Home) -> None:
     result = runner.invoke(app, ["generate", DATASET, "--rows", "5", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert [p.suffix for p in out.iterdir()] == [".csv"]
+
+
+def test_a_malformed_setting_is_one_line_naming_the_variable(home: Home) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUB_API_PORT", "eighty")
+        get_settings.cache_clear()
+        try:
+            _refused(["files"], ("HUB_API_PORT='eighty'",))
+        finally:
+            mp.undo()
+            get_settings.cache_clear()
