@@ -91,3 +91,10 @@ def test_the_hub_block_runs_as_written(tmp_path: Path) -> None:
     assert "Traceback" not in output
     assert re.search(r"常住人口_1000_\d+\.csv: published as version 1: 1000 read, \d+ accepted", output), output[-3000:]
     assert "stage times: " in output and "v1  snapshot " in output
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None, reason="not a git checkout")
+def test_the_tools_the_environment_and_the_state_are_ignored() -> None:
+    for folder in (".tools/bin/uv", ".venv/bin/hub", ".hub/hub.db"):
+        done = subprocess.run(["git", "check-ignore", "-q", folder], cwd=ROOT, capture_output=True, timeout=30)
+        assert done.returncode == 0, f"{folder} is not ignored by .gitignore"
