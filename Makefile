@@ -3,6 +3,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 ROWS ?= 7000
+HUB_HOME ?= .hub
 PYTEST_ARGS ?= -n auto --dist loadfile
 export UV_PYTHON_DOWNLOADS := never
 
@@ -37,5 +38,10 @@ lint: setup  ## ruff and mypy
 bench: setup  ## benchmarks; results go to docs/benchmarks.md
 	$(UV) run --frozen python -m bench
 
-clean:  ## delete the demo state (.hub) and the environment
-	rm -rf .hub .venv .tools
+clean:  ## delete the demo state (HUB_HOME, default .hub) and the environment (.venv, .tools)
+	@home='$(HUB_HOME)'; \
+	if [ -z "$$home" ]; then echo "make clean: HUB_HOME is empty; deleting nothing" >&2; exit 1; fi; \
+	real=$$(realpath -m -- "$$home"); \
+	case "$(CURDIR)/" in "$${real%/}/"*) echo "make clean: HUB_HOME=$$home holds this checkout; deleting nothing" >&2; exit 1;; esac; \
+	if [ "$$real" = "$$(realpath -m -- "$${HOME:-/}")" ]; then echo "make clean: HUB_HOME=$$home is your home folder; deleting nothing" >&2; exit 1; fi
+	rm -rf -- '$(HUB_HOME)' .venv .tools

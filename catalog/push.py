@@ -18,6 +18,7 @@ from sqlalchemy import select
 from catalog import db
 from catalog.ckan import package_dict
 from catalog.models import Dataset
+from hub.errors import NotFound
 from hub.settings import Settings
 
 CORE = ("name", "title", "notes", "private", "url", "version", "author", "maintainer", "license_id", "license_title")
@@ -71,7 +72,10 @@ def projection(pkg: dict[str, Any]) -> dict[str, Any]:
 
 def _local(settings: Settings, names: list[str] | None, public_only: bool) -> list[dict[str, Any]]:
     with db.session(settings.db_url) as s:
-        rows = s.scalars(select(Dataset).where(Dataset.state == "active").order_by(Dataset.name))
+        rows = list(s.scalars(select(Dataset).where(Dataset.state == "active").order_by(Dataset.name)))
+        unknown = sorted(set(names or ()) - {d.name for d in rows} - {d.key for d in rows})
+        if unknown:
+            raise NotFound(f"no dataset {', '.join(map(repr, unknown))} in the catalogue")
         chosen = [
             d for d in rows if (not names or d.name in names or d.key in names) and not (public_only and d.private)
         ]

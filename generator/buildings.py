@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from generator import faults, geography
-from generator.export import Manifest, Record, file_format, write
+from generator.export import Manifest, NotSendable, Record, file_format, write
 from generator.geography import METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON, Area
 from generator.names import BRANDS, LANES
 from generator.scale import Sizes
@@ -184,7 +184,7 @@ class _Spoiler:
 def export(out: Path, buildings: list[Building], planned: dict[int, str], *, rng: random.Random) -> Manifest:
     fmt = file_format(out, "geojson")
     if fmt not in ("geojson", "parquet"):
-        raise ValueError(f"{DATASET} is sent as GeoJSON (or GeoParquet), not {fmt}")
+        raise NotSendable(f"{DATASET} is sent as GeoJSON (or GeoParquet), not {fmt}")
     rows = faults.apply([record(b) for b in buildings], planned, _Spoiler(rng))
     encoding = write(out, DATASET, rows, fmt=fmt)
     return Manifest(out, len(rows), encoding, len(rows) - len(planned), faults.rows(planned), fmt)

@@ -25,7 +25,7 @@ from pathlib import Path
 from generator import buildings as buildings_mod
 from generator import faults, geography
 from generator.buildings import Building
-from generator.export import Manifest, Record, file_format, write
+from generator.export import Manifest, NotSendable, Record, file_format, write
 from generator.names import GIVEN_CHARS, LANES, SURNAME_WEIGHTS, SURNAMES
 from generator.scale import Sizes
 from standards import gb11714, gb32100, tables
@@ -249,7 +249,7 @@ def export(
     """XLSX unless ``out`` names a .csv file (then in ``encoding``). Extras: how each good row is located."""
     fmt = file_format(out, "xlsx")
     if fmt not in ("xlsx", "csv"):
-        raise ValueError(f"{DATASET} is sent as XLSX (or CSV), not {fmt}")
+        raise NotSendable(f"{DATASET} is sent as XLSX (or CSV), not {fmt}")
     planned = faults.plan(len(units), bad_share, rng, FAULTS)
     rows = faults.apply([record(e) for e in units], planned, _Spoiler(rng))
     used = write(out, DATASET, rows, fmt=fmt, encoding=encoding)

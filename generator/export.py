@@ -21,7 +21,13 @@ from typing import Any
 import pyarrow as pa
 
 from contracts import model
+from hub.errors import BadParameter
 from hub.settings import get_settings
+
+
+class NotSendable(BadParameter, ValueError):
+    """A file a department cannot send that way: a format, encoding or size its dataset does not allow."""
+
 
 ENCODINGS = ("gb18030", "utf-8-sig", "utf-8")
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".parquet": "parquet"}
@@ -84,10 +90,10 @@ def _text(value: Any) -> str:
 def write_csv(out: Path, dataset: str, records: Sequence[Record], encoding: str) -> None:
     """Write records under the contract's Chinese column titles, in the contract's field order."""
     if encoding not in ENCODINGS:
-        raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}")
+        raise NotSendable(f"encoding must be one of {', '.join(ENCODINGS)}")
     fields = _contract(dataset).fields
     if any(f.type == "geometry" for f in fields):
-        raise ValueError(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not CSV")
+        raise NotSendable(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not CSV")
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([f.title for f in fields])
@@ -160,9 +166,9 @@ def write_xlsx(out: Path, dataset: str, records: Sequence[Record], sheet: str | 
     """An Excel workbook: Chinese headers, numbers as number cells, dates as ISO text (as the registration and
     tax systems export them), empty cells for None."""
     if len(records) > XLSX_MAX_ROWS:
-        raise ValueError(f"{len(records)} rows do not fit one Excel sheet ({XLSX_MAX_ROWS} at most)")
+        raise NotSendable(f"{len(records)} rows do not fit one Excel sheet ({XLSX_MAX_ROWS} at most)")
     if any(f.type == "geometry" for f in _contract(dataset).fields):
-        raise ValueError(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not XLSX")
+        raise NotSendable(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not XLSX")
     options = "FORMAT xlsx, HEADER true" + (f", SHEET '{sheet}'" if sheet else "")
     _copy(arrow_table(dataset, records, titles=True, text_dates=True), out, options, [])
 
@@ -219,4 +225,4 @@ def write(out: Path, dataset: str, records: Sequence[Record], *, fmt: str, encod
     if fmt == "parquet":
         write_parquet(out, dataset, records)
         return None
-    raise ValueError(f"unknown format {fmt!r}; one of csv, xlsx, geojson, parquet")
+    raise NotSendable(f"unknown format {fmt!r}; one of csv, xlsx, geojson, parquet")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator import geography
-from generator.export import Manifest, Record, file_format, write
+from generator.export import Manifest, NotSendable, Record, file_format, write
 
 DATASET = "spatial.grids"
 
@@ -24,7 +24,7 @@ def records() -> list[Record]:
 def export(out: Path) -> Manifest:
     fmt = file_format(out, "geojson")
     if fmt not in ("geojson", "parquet"):
-        raise ValueError(f"{DATASET} is sent as GeoJSON (or GeoParquet), not {fmt}")
+        raise NotSendable(f"{DATASET} is sent as GeoJSON (or GeoParquet), not {fmt}")
     rows = records()
     return Manifest(out, len(rows), write(out, DATASET, rows, fmt=fmt), len(rows), {}, fmt)
 

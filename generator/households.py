@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 from generator import faults, population
-from generator.export import ENCODINGS, Manifest, Record, write_csv
+from generator.export import ENCODINGS, Manifest, NotSendable, Record, write_csv
 from generator.population import Population
 
 DATASET = "population.households"
@@ -55,7 +55,7 @@ class _Spoiler:
 
 def export(out: Path, pop: Population, *, bad_share: float, rng: random.Random, encoding: str = "gb18030") -> Manifest:
     if encoding not in ENCODINGS:
-        raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}")
+        raise NotSendable(f"encoding must be one of {', '.join(ENCODINGS)}")
     rows = records(pop)
     planned = faults.plan(len(rows), bad_share, rng, FAULTS)
     write_csv(out, DATASET, faults.apply(rows, planned, _Spoiler(rng)), encoding)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import faults, geography
-from generator.export import Manifest, Record, file_format, write
+from generator.export import Manifest, NotSendable, Record, file_format, write
 from generator.scale import LAST_MONTH, months_up_to
 
 DATASET = "economy.street_indicators"
@@ -96,7 +96,7 @@ def export(
     """Parquet (field names as columns) unless ``out`` names .csv or .xlsx. Extras: the jumps."""
     fmt = file_format(out, "parquet")
     if fmt == "geojson":
-        raise ValueError(f"{DATASET} has no geometry: send it as Parquet, CSV or XLSX")
+        raise NotSendable(f"{DATASET} has no geometry: send it as Parquet, CSV or XLSX")
     jumped = {(j["street_code"], j["indicator"]) for j in jumps}
     protected = {i for i, r in enumerate(rows) if (r["street_code"], r["indicator"]) in jumped}
     planned = faults.plan(len(rows), bad_share, rng, FAULTS, protected)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import faults, geography
-from generator.export import Manifest, Record, file_format, write
+from generator.export import Manifest, NotSendable, Record, file_format, write
 from generator.names import BRANDS, LANES
 
 DATASET = "spatial.pois"
@@ -110,7 +110,7 @@ class _Spoiler:
 def export(out: Path, pois: list[Poi], *, bad_share: float, rng: random.Random) -> Manifest:
     fmt = file_format(out, "parquet")
     if fmt not in ("geojson", "parquet"):
-        raise ValueError(f"{DATASET} is sent as GeoParquet (or GeoJSON), not {fmt}")
+        raise NotSendable(f"{DATASET} is sent as GeoParquet (or GeoJSON), not {fmt}")
     planned = faults.plan(len(pois), bad_share, rng, FAULTS)
     rows = faults.apply([record(p) for p in pois], planned, _Spoiler(rng))
     encoding = write(out, DATASET, rows, fmt=fmt)

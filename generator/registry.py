@@ -2,7 +2,7 @@
 
 ``GENERATORS`` are the single-file generators ``hub generate DATASET`` calls: each takes
 ``(out, *, rows, bad_share, seed, encoding)`` and writes the format ``out``'s name asks for when
-the dataset can be sent that way (CSV, XLSX, GeoJSON, Parquet), else raises ``ValueError``.
+the dataset can be sent that way (CSV, XLSX, GeoJSON, Parquet), else raises ``NotSendable``.
 ``SUFFIXES`` is the format each department really sends; :func:`file_name` builds a name with it.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import buildings, enterprises, grids, households, indicators, pois, residents, tax, world
-from generator.export import Manifest
+from generator.export import Manifest, NotSendable
 
 if TYPE_CHECKING:
     from hub.settings import Settings
@@ -57,7 +57,7 @@ def file_name(dataset: str, rows: int, seed: int) -> str:
 
 def generate(dataset: str, out: Path, **kwargs: object) -> Manifest:
     if dataset not in GENERATORS:
-        raise ValueError(f"no generator for {dataset!r}; available: {', '.join(GENERATORS)}")
+        raise NotSendable(f"no generator for {dataset!r}; available: {', '.join(GENERATORS)}")
     return GENERATORS[dataset](out, **kwargs)
 
 

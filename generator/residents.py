@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from generator import faults, population
-from generator.export import ENCODINGS, Manifest, Record, write_csv
+from generator.export import ENCODINGS, Manifest, NotSendable, Record, write_csv
 from generator.population import EXPORT_DATE, Person, Population
 from standards import gb11643
 
@@ -89,7 +89,7 @@ class _Spoiler:
 def export(out: Path, pop: Population, *, bad_share: float, rng: random.Random, encoding: str = "gb18030") -> Manifest:
     """Write the residents of ``pop`` with quirks and planned faults; ``rng`` decides both."""
     if encoding not in ENCODINGS:
-        raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}")
+        raise NotSendable(f"encoding must be one of {', '.join(ENCODINGS)}")
     rows = records(pop)
     for row in rows:
         _quirks(row, rng)

@@ -20,7 +20,7 @@ from pathlib import Path
 from generator import faults
 from generator.enterprises import Enterprise, new_credit_code
 from generator.enterprises import build as build_enterprises
-from generator.export import Manifest, Record, file_format, write
+from generator.export import Manifest, NotSendable, Record, file_format, write
 from generator.scale import LAST_MONTH, Sizes
 from standards import gb32100
 
@@ -122,7 +122,7 @@ def export(
     """One month's file: XLSX unless ``out`` names a .csv file. Extras: month, unregistered credit codes."""
     fmt = file_format(out, "xlsx")
     if fmt not in ("xlsx", "csv"):
-        raise ValueError(f"{DATASET} is sent as XLSX (or CSV), not {fmt}")
+        raise NotSendable(f"{DATASET} is sent as XLSX (or CSV), not {fmt}")
     rows = records(payers, month, rng)
     strangers = {p.credit_code for p in payers if not p.registered}
     protected = {i for i, r in enumerate(rows) if r["credit_code"] in strangers}

@@ -61,6 +61,9 @@ def requests_list(
     from catalog.models import ApiClient
 
     settings = _settings()
+    known = ", ".join(grants.RequestStatus)
+    if status is not None and status not in known.split(", "):
+        raise typer.BadParameter(f"{status!r} is not one of {known}", param_hint="--status")
     with db.session(settings.db_url) as s:
         wanted = grants.RequestStatus(status) if status else None
         rows = grants.requests(s, status=wanted)
@@ -145,8 +148,11 @@ def grants_list(
     from access import grants
     from catalog import clients, db
     from catalog.models import ApiClient
+    from contracts import model
 
     settings = _settings()
+    if dataset:
+        model.find(settings.contracts_dir, dataset)  # an unknown dataset is an error, not "no grants"
     with db.session(settings.db_url) as s:
         who = clients.client(s, client) if client else None
         rows = grants.listing(s, client=who, dataset=dataset, live_only=live)
@@ -241,11 +247,16 @@ def audit_show(
 ) -> None:
     """Audit records, newest first."""
     from access import audit
-    from catalog import db
+    from catalog import clients, db
+    from contracts import model
 
     settings = _settings()
+    if dataset:
+        model.find(settings.contracts_dir, dataset)  # an unknown name is an error, not "no audit records"
     utc = dt.UTC
     with db.session(settings.db_url) as s:
+        if client:
+            clients.client(s, client)
         rows = audit.records(
             s,
             client=client,

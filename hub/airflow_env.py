@@ -12,6 +12,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +131,61 @@ def load_dags(settings: Settings) -> dict[str, Any]:
     return found
 
 
-def run_dag(settings: Settings, dag_id: str) -> str:
-    """Run one DAG to completion with ``dag.test()``; returns the run's final state."""
+@dataclass(frozen=True)
+class Finished:
+    """A DAG run that ended: its state, what each task returned, and how long each took."""
+
+    dag_id: str
+    state: str
+    returned: dict[str, list[Any]] = field(default_factory=dict)
+    """Task id → its return values (one per mapped task instance, in map order)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Task id → seconds its instances ran."""
+    wall: float = 0.0
+    """Seconds from the start of ``dag.test()`` to its end, Airflow's own work included."""
+
+    @property
+    def ok(self) -> bool:
+        return self.state.endswith("success")
+
+
+def run(settings: Settings, dag_id: str) -> Finished:
+    """Run one DAG to completion with ``dag.test()``."""
     configure(settings)
     ensure_db(settings)
     dags = load_dags(settings)
     if dag_id not in dags:
         raise ConfigError(f"no DAG {dag_id!r}; known: {', '.join(sorted(dags))}")
-    run = dags[dag_id].test()
-    return str(run.state) if run is not None else "unknown"
+    started = time.perf_counter()
+    done = dags[dag_id].test()
+    wall = time.perf_counter() - started
+    if done is None:
+        return Finished(dag_id, "unknown", wall=wall)
+    returned, seconds = _results(dag_id, done.run_id)
+    return Finished(dag_id, str(done.state), returned, seconds, wall)
+
+
+def _results(dag_id: str, run_id: str) -> tuple[dict[str, list[Any]], dict[str, float]]:
+    """The return values (XComs) and durations of a run's task instances, from Airflow's database."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    returned: dict[str, list[Any]] = defaultdict(list)
+    seconds: dict[str, float] = defaultdict(float)
+    with create_session() as session:
+        instances = select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+        for ti in session.scalars(instances):
+            seconds[ti.task_id] += ti.duration or 0.0
+        values = XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value").with_only_columns(
+            XComModel.task_id, XComModel.map_index, XComModel.value
+        )
+        for row in sorted(session.execute(values), key=lambda r: (r.task_id, r.map_index)):
+            returned[row.task_id].append(XComModel.deserialize_value(row))
+    return dict(returned), dict(seconds)
+
+
+def run_dag(settings: Settings, dag_id: str) -> str:
+    """Run one DAG to completion with ``dag.test()``; returns the run's final state."""
+    return run(settings, dag_id).state

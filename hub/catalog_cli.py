@@ -43,7 +43,7 @@ def push(
     try:
         report = run_push(settings, remote, datasets=dataset, public_only=public_only)
     except requests.RequestException as exc:
-        typer.echo(f"cannot reach {to}: {exc}", err=True)
+        typer.echo(f"error: cannot reach {to}: {exc}", err=True)
         raise typer.Exit(2) from None
     for kind, names in (("organization", report.organizations), ("group", report.groups)):
         for name in names:

@@ -9,12 +9,39 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from catalog.clients import Role
 from hub.errors import HubError
 from hub.settings import Settings, get_settings, private_files
+from standards.errors import UnknownStandard
+
+
+class HubCommands(TyperGroup):
+    """The root of the ``hub`` command: the one place where user errors become one line.
+
+    A :class:`~hub.errors.HubError` (or an unknown standard or code table) raised by any command
+    below is printed as ``error: ...`` on standard error with exit code 1; so is an operating
+    system error naming a file (a path given that does not exist, a folder not writable). Click's
+    own usage errors (a missing argument, a malformed value) keep their ``Error: ...`` line and
+    exit code 2. Anything else is a bug and surfaces with its traceback.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (HubError, UnknownStandard) as exc:
+            message = str(exc)
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            message = f"{exc.strerror or exc}: {exc.filename}"
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1)
+
 
 app = typer.Typer(
+    cls=HubCommands,
     help="东城区公共基础数据共享交换平台 — the Dongcheng base-data hub.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -141,70 +168,56 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 20261031,
     months: Annotated[int, typer.Option(help="For 'all': months of tax files.", min=1)] = 3,
     encoding: Annotated[str, typer.Option(help="For CSV: gb18030, utf-8-sig or utf-8.")] = "gb18030",
-    out: Annotated[Path | None, typer.Option(help="One dataset: where to write (default: its inbox).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write: a file name, or a folder (default: the inbox; for 'all', one folder each)."),
+    ] = None,
 ) -> None:
     """Generate departments' exports (their formats, Chinese headers, realistic faults) into the inbox."""
     from contracts import model
     from generator import registry
+    from generator.export import ENCODINGS
     from ingest.steps import inbox_folder
 
     settings = _settings()
+    if encoding not in ENCODINGS:
+        raise typer.BadParameter(f"{encoding!r} is not one of {', '.join(ENCODINGS)}", param_hint="--encoding")
     if dataset == "all":
         scale = rows / RESIDENTS_AT_SCALE_1
-        manifests = registry.generate_all(settings=settings, scale=scale, seed=seed, bad_share=bad_share, months=months)
+        folders = (lambda d: out / d) if out is not None else None  # noqa: E731 - dataset id → its folder
+        manifests = registry.generate_all(
+            folders, settings=settings, scale=scale, seed=seed, bad_share=bad_share, months=months
+        )
         for line in registry.summary(manifests):
             typer.echo(f"wrote {line}")
         return
     if dataset not in registry.GENERATORS:
         raise typer.BadParameter(f"no generator for {dataset}; available: all, {', '.join(registry.GENERATORS)}")
+    name = registry.file_name(dataset, rows, seed)
     if out is None:
-        contract = model.find(settings.contracts_dir, dataset)
-        out = inbox_folder(settings, contract) / registry.file_name(dataset, rows, seed)
+        out = inbox_folder(settings, model.find(settings.contracts_dir, dataset)) / name
+    elif out.is_dir() or str(out).endswith(os.sep):
+        out = out / name
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
     extra = {"encoding": encoding} if out.suffix.lower() == ".csv" else {}
-    manifest = registry.generate(dataset, tmp, rows=rows, bad_share=bad_share, seed=seed, **extra)
-    os.replace(tmp, out)
+    try:
+        manifest = registry.generate(dataset, tmp, rows=rows, bad_share=bad_share, seed=seed, **extra)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     typer.echo(f"wrote {out} ({manifest.rows} rows, {len(manifest.bad_rows)} with faults)")
-
-
-def _ingest(settings: Settings, datasets: list[str]) -> list[str]:
-    """Run the DAGs of the given datasets (all when empty), derived datasets after their inputs.
-
-    Without a scheduler, Asset-triggered DAGs do not start by themselves, so they run here in
-    dependency order; a derived DAG whose inputs did not change skips. One DAG failing does not
-    stop the others: departments' files are independent.
-    """
-    from hub import airflow_env
-
-    airflow_env.configure(settings)
-    from ingest.dag_factory import active_contracts, dag_id, run_order
-
-    docs = active_contracts(settings.contracts_dir)
-    known = run_order(docs)
-    unknown = sorted(set(datasets) - set(known))
-    if unknown:
-        raise typer.BadParameter(f"no active contract for {', '.join(unknown)}; known: {', '.join(known)}")
-    chosen = [d for d in known if not datasets or d in datasets]
-    states = []
-    for n, dataset in enumerate(chosen, start=1):
-        typer.echo(f"[{n}/{len(chosen)}] running DAG {dag_id(dataset)} …")
-        try:
-            state = airflow_env.run_dag(settings, dag_id(dataset))
-        except Exception as exc:  # noqa: BLE001 - report and go on with the next department
-            state = f"failed: {exc}"
-        typer.echo(f"        {dataset}: {state}")
-        states.append(state)
-    return states
 
 
 @app.command()
 def ingest(
     datasets: Annotated[list[str] | None, typer.Argument(help="Dataset ids; default: every active contract.")] = None,
 ) -> None:
-    """Run the ingestion DAGs (real Airflow, dag.test) over the files waiting in the inbox."""
-    states = _ingest(_settings(), datasets or [])
-    _print_files(_settings())
-    if any("failed" in s for s in states):
+    """Run the ingestion DAGs (real Airflow, dag.test) over the files waiting in the inbox, then
+    rebuild the derived datasets downstream of what they published; print each file's outcome."""
+    from hub import ingest_cli
+
+    if any(r.failed for r in ingest_cli.run(_settings(), datasets or [])):
         raise typer.Exit(1)
 
 
@@ -221,7 +234,12 @@ def _print_files(settings: Settings, dataset: str | None = None) -> None:
 @app.command()
 def files(dataset: Annotated[str | None, typer.Argument(help="Dataset id.")] = None) -> None:
     """List received files and what became of them."""
-    _print_files(_settings(), dataset)
+    from contracts import model
+
+    settings = _settings()
+    if dataset:
+        model.find(settings.contracts_dir, dataset)  # an unknown dataset is an error, not an empty list
+    _print_files(settings, dataset)
 
 
 @app.command()
@@ -243,7 +261,7 @@ def versions(dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. popul
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default HUB_API_HOST, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default HUB_API_PORT, 8000).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default HUB_API_PORT, 8000).", min=1, max=65535)] = None,
 ) -> None:
     """Serve the CKAN and exchange APIs with uvicorn."""
     from exchange_api.app import create_app
@@ -264,6 +282,7 @@ def run_api(api: Any, settings: Settings) -> None:
     """
     import logging
     import signal
+    import socket
     import sys
     import threading
     import time
@@ -271,6 +290,12 @@ def run_api(api: Any, settings: Settings) -> None:
     import uvicorn
 
     from hub import logs
+    from hub.errors import ConfigError
+
+    try:
+        socket.getaddrinfo(settings.api_host, settings.api_port)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {settings.api_host}:{settings.api_port}: {exc.strerror}") from None
 
     config = uvicorn.Config(
         api,
@@ -523,7 +548,7 @@ def demo(
         int, typer.Option(help="Residents to generate; the other departments scale along.", min=500)
     ] = 7000,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API at the end.")] = True,
-    port: Annotated[int | None, typer.Option(help="API port (default HUB_API_PORT, 8000).")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (default HUB_API_PORT, 8000).", min=1, max=65535)] = None,
 ) -> None:
     """Generate five departments' exports, ingest them and build the derived datasets through
     Airflow, publish, catalogue, then serve the API."""
@@ -535,8 +560,9 @@ def demo(
     db.migrate(settings.db_url)
     typer.echo(f"HUB_HOME is {settings.resolved_home}")
     generate("all", rows=rows, bad_share=0.03, seed=20261031, months=3, encoding="gb18030", out=None)
-    states = _ingest(settings, [])
-    if any("failed" in s for s in states):
+    from hub import ingest_cli
+
+    if any(r.failed for r in ingest_cli.run(settings, [])):
         typer.echo("ingestion failed: see the Airflow logs above", err=True)
         raise typer.Exit(1)
     key = _demo_key(settings)
@@ -546,10 +572,7 @@ def demo(
 
 
 def main() -> None:
-    """The ``hub`` command: files it creates are the owner's only, and errors are one clear line."""
+    """The ``hub`` command: files it creates are the owner's only, and errors are one clear line
+    (see :class:`HubCommands`)."""
     private_files()
-    try:
-        app()
-    except HubError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise SystemExit(1) from None
+    app()

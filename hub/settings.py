@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     """Address the API binds to. Loopback by default: exposing it is a deliberate act."""
 
-    api_port: int = 8000
+    api_port: int = Field(default=8000, ge=1, le=65535)
     """Port of the API."""
 
     site_url: str | None = None
@@ -244,4 +244,23 @@ def private_files() -> None:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a malformed ``HUB_*`` value is a :class:`ConfigError`
+    naming the variable."""
+    from pydantic import ValidationError
+
+    from hub.errors import ConfigError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        wrong = [
+            f"{_variable(str(e['loc'][0]) if e['loc'] else '')}={e.get('input')!r}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ConfigError("; ".join(wrong)) from None
+
+
+def _variable(field: str) -> str:
+    """The environment variable of a settings field."""
+    found = Settings.model_fields.get(field)
+    alias = found.alias if found is not None else None
+    return alias or (field if field.startswith("HUB_") else f"HUB_{field.upper()}")

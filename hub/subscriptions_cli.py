@@ -23,9 +23,12 @@ def list_command(
     """Every subscription, newest first: id, state, client, dataset, URL."""
     from catalog import db
     from catalog.models import ApiClient
+    from contracts import model
     from exchange import subscriptions
 
     settings = _settings()
+    if dataset:
+        model.find(settings.contracts_dir, dataset)  # an unknown dataset is an error, not "no subscriptions"
     with db.session(settings.db_url) as s:
         rows = subscriptions.listing(s, dataset=dataset, active_only=active)
         if not rows:

@@ -4,7 +4,9 @@ write accepted rows as they come. Memory holds one batch plus the keys seen so f
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,8 @@ class Checked:
     ignored_columns: list[str] = field(default_factory=list)
     results: list[tuple[int, Any]] = field(default_factory=list)
     """GX's validation result of each batch, with the batch's first row (kept by :mod:`quality`)."""
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Time spent reading, standardizing, validating and staging the batches."""
 
     def rejected_rows(self) -> pa.Table | None:
         return pa.concat_tables(self.rejected, promote_options="permissive") if self.rejected else None
@@ -57,16 +61,38 @@ def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: 
     return issues
 
 
-def check_file(path: Path, contract: Contract, staged: Path, *, today: dt.date | None, batch_rows: int) -> Checked:
+Progress = Callable[[int, int], None]
+"""Called after each batch with the rows read and the rows accepted so far."""
+
+
+def check_file(
+    path: Path,
+    contract: Contract,
+    staged: Path,
+    *,
+    today: dt.date | None,
+    batch_rows: int,
+    progress: Progress | None = None,
+) -> Checked:
     """Check every batch; accepted rows go to ``staged`` (Parquet), the rest are collected."""
     out = Checked()
     seen: dict[Any, int] = {}
     staged.parent.mkdir(parents=True, exist_ok=True)
+    clock = time.perf_counter
     with pq.ParquetWriter(staged, arrow_schema(contract)) as writer:
-        for raw in iter_batches(path, contract, batch_rows):
+        batches = iter_batches(path, contract, batch_rows)
+        while True:
+            started = clock()
+            raw = next(batches, None)
+            out.seconds["read"] += clock() - started
+            if raw is None:
+                break
             offset = out.rows
             out.encoding, out.format, out.ignored_columns = raw.encoding, raw.format, raw.ignored_columns
+            started = clock()
             std = standardize(raw.table, contract)
+            out.seconds["standardize"] += clock() - started
+            started = clock()
             local = list(std.issues)
             if raw.table.num_rows:
                 found, result = validate_with_result(std.table, contract, today)
@@ -80,6 +106,8 @@ def check_file(path: Path, contract: Contract, staged: Path, *, today: dt.date |
             bad_here = sorted({i.index - offset for i in issues if i.index >= offset})
             keep = pc.invert(pc.is_in(pa.array(range(raw.table.num_rows), pa.int64()), pa.array(bad_here, pa.int64())))
             accepted = std.table.filter(keep)
+            out.seconds["validate"] += clock() - started
+            started = clock()
             writer.write_table(accepted)
             if bad_here:
                 out.rejected.append(quarantine.with_row_numbers(raw.table, bad_here, offset=offset))
@@ -88,4 +116,7 @@ def check_file(path: Path, contract: Contract, staged: Path, *, today: dt.date |
             out.issues += issues
             out.bad |= {offset + i for i in bad_here}
             out.changes.update({(c.column, c.rule): c.count for c in std.changes})
+            out.seconds["stage"] += clock() - started
+            if progress is not None:
+                progress(out.rows, out.accepted)
     return out

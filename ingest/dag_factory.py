@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 import yaml
 from airflow.sdk import DAG, Asset, AssetAny, CronTriggerTimetable, dag, task
 
 from hub.settings import get_settings, private_files
+
+if TYPE_CHECKING:
+    from ingest.outcome import FileOutcome
 
 TIMEZONE = "Asia/Shanghai"
 CRON_BY_FREQUENCY = {
@@ -92,13 +95,13 @@ def build_ingest_dag(doc: dict[str, Any]) -> DAG:
         def check(file: str) -> dict[str, Any]:
             from ingest import steps
 
-            return steps.check(dataset, file)
+            return steps.check(dataset, file).dump()
 
         @task(trigger_rule="none_failed")
         def publish(outcomes: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
             from ingest import steps
 
-            return steps.publish(dataset)
+            return [o.dump() for o in steps.publish(dataset)]
 
         @task(outlets=[asset_for(dataset)])
         def register(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -108,7 +111,7 @@ def build_ingest_dag(doc: dict[str, Any]) -> DAG:
 
             if not published:
                 raise AirflowSkipException("nothing new to publish")
-            return steps.register(dataset, published)
+            return [o.dump() for o in steps.register(dataset, published)]
 
         outcomes = check.expand(file=discover())
         register(publish(outcomes))  # type: ignore[arg-type]  # task-flow: XComArgs stand in for values
@@ -143,7 +146,7 @@ def build_derived_dag(doc: dict[str, Any]) -> DAG:
             from ingest import derive as steps
 
             try:
-                return steps.build(dataset)
+                return steps.build(dataset).dump()
             except steps.InputsNotReady as exc:
                 raise AirflowSkipException(str(exc)) from None
 
@@ -151,7 +154,7 @@ def build_derived_dag(doc: dict[str, Any]) -> DAG:
         def publish(built: dict[str, Any]) -> list[dict[str, Any]]:
             from ingest import steps
 
-            return steps.publish(dataset)
+            return [o.dump() for o in steps.publish(dataset)]
 
         @task(outlets=[asset_for(dataset)])
         def register(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -161,7 +164,7 @@ def build_derived_dag(doc: dict[str, Any]) -> DAG:
 
             if not published:
                 raise AirflowSkipException("inputs unchanged since the last build")
-            return steps.register(dataset, published)
+            return [o.dump() for o in steps.register(dataset, published)]
 
         register(publish(build()))  # type: ignore[arg-type]  # task-flow: XComArgs stand in for values
 
@@ -170,6 +173,17 @@ def build_derived_dag(doc: dict[str, Any]) -> DAG:
 
 def build_dag(doc: dict[str, Any]) -> DAG:
     return build_derived_dag(doc) if derived_from(doc) else build_ingest_dag(doc)
+
+
+def file_outcomes(returned: dict[str, list[Any]]) -> list[FileOutcome]:
+    """What became of each file (or build) in one run of a DAG, from its tasks' return values: the
+    check's (or build's) outcome, replaced by the register's once the file became a version.
+    Files checked in an earlier run and published in this one come last."""
+    from ingest.outcome import FileOutcome
+
+    registered = {o["sha256"]: o for values in returned.get("register", []) for o in values or []}
+    found = [registered.pop(o["sha256"], o) for o in [*returned.get("check", []), *returned.get("build", [])] if o]
+    return [FileOutcome.model_validate(o) for o in [*found, *registered.values()]]
 
 
 def run_order(docs: list[dict[str, Any]]) -> list[str]:

@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import json
 import logging
+import time
 from collections import Counter
 from typing import Any
 
@@ -26,6 +27,8 @@ from contracts import model
 from contracts.model import Contract
 from derived import Built, view_name
 from hub.settings import Settings, get_settings
+from ingest import steps
+from ingest.outcome import FileOutcome, FileStatus
 from ingest.standardize import arrow_schema
 from ingest.validate import validate
 from warehouse import duck, tables
@@ -51,6 +54,27 @@ def lineage(contract: Contract, settings: Settings) -> dict[str, int]:
             raise InputsNotReady(f"{contract.id} waits for a first version of {dataset}")
         pinned[dataset] = versions[-1].snapshot_id
     return pinned
+
+
+def waiting(dataset: str, settings: Settings) -> str | None:
+    """Why the derived dataset cannot be built now (an input has no version yet), or None."""
+    try:
+        lineage(model.find(settings.contracts_dir, dataset), settings)
+    except InputsNotReady as exc:
+        return str(exc)
+    return None
+
+
+def stale(dataset: str, settings: Settings) -> bool:
+    """Whether the derived dataset was never built from its inputs' current versions (False while
+    an input has no version yet: there is nothing to build from)."""
+    contract = model.find(settings.contracts_dir, dataset)
+    try:
+        pinned = lineage(contract, settings)
+    except InputsNotReady:
+        return False
+    with db.session(settings.db_url) as s:
+        return service.file_seen(s, dataset, build_key(pinned)) is None
 
 
 def build_key(pinned: dict[str, int]) -> str:
@@ -86,52 +110,44 @@ def _report(settings: Settings, contract: Contract, key: str, built: Built) -> t
     return str(folder), counts
 
 
-def build(dataset: str, settings: Settings | None = None, today: dt.date | None = None) -> dict[str, Any]:
+def build(dataset: str, settings: Settings | None = None, today: dt.date | None = None) -> FileOutcome:
     """Build the derived dataset for its inputs' current versions, unless already built."""
     settings = settings or get_settings()
     contract = model.find(settings.contracts_dir, dataset)
     pinned = lineage(contract, settings)
     key = build_key(pinned)
     name = f"build-{key[:16]}"
+    inputs = {"inputs": {k: str(v) for k, v in pinned.items()}, "build": key}
     with db.session(settings.db_url) as s:
         if service.file_seen(s, dataset, key) is not None:
-            return {"dataset": dataset, "status": "duplicate", "lineage": pinned}
+            return FileOutcome(dataset=dataset, file=name, sha256=key, status=FileStatus.duplicate, lineage=inputs)
+    started = time.perf_counter()
     built = _run(contract, settings, pinned)
     table = built.table.select([f.name for f in contract.fields]).cast(arrow_schema(contract))
     issues = validate(table, contract, today)
     bad = sorted({i.index for i in issues})
     accepted = table.filter(pc.invert(pc.is_in(pa.array(range(table.num_rows)), pa.array(bad, pa.int64()))))
     report_dir, unmatched = _report(settings, contract, key, built)
-    summary = {
-        "dataset": dataset,
-        "file": name,
-        "sha256": key,
-        "status": "validated",
-        "rows_read": table.num_rows,
-        "rows_accepted": accepted.num_rows,
-        "rows_rejected": len(bad),
-        "issues_by_rule": dict(Counter(i.rule for i in issues)),
-        "changes": [],
-        "unmatched": unmatched,
-        "lineage": {"inputs": {k: str(v) for k, v in pinned.items()}, "build": key},
-        "report_dir": report_dir,
-    }
+    outcome = FileOutcome(
+        dataset=dataset,
+        file=name,
+        sha256=key,
+        status=FileStatus.validated,
+        rows_read=table.num_rows,
+        rows_accepted=accepted.num_rows,
+        rows_rejected=len(bad),
+        issues_by_rule=dict(Counter(i.rule for i in issues)),
+        unmatched=unmatched,
+        lineage=inputs,
+        report_dir=report_dir,
+        checked_at=dt.datetime.now(dt.UTC),
+    )
     if issues:
-        log.warning("%s: %d rows fail the derived contract: %s", dataset, len(bad), summary["issues_by_rule"])
-    staged = settings.staging_dir / dataset / f"{key}.parquet"
+        log.warning("%s: %d rows fail the derived contract: %s", dataset, len(bad), outcome.issues_by_rule)
+    staged = steps.staged_path(settings, dataset, key)
     staged.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(accepted, staged)
-    staged.with_suffix(".json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
-    with db.session(settings.db_url) as s:
-        service.record_file(
-            s,
-            dataset,
-            key,
-            filename=name,
-            status="validated",
-            rows_read=table.num_rows,
-            rows_accepted=accepted.num_rows,
-            rows_rejected=len(bad),
-            report_dir=report_dir,
-        )
-    return summary
+    outcome = outcome.timed("build", time.perf_counter() - started)
+    steps.stage_outcome(settings, outcome)
+    steps.record(settings, outcome)
+    return outcome

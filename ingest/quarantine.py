@@ -2,7 +2,7 @@
 
 A report folder holds the original file byte-for-byte, ``rejects.csv`` (row, column, rule,
 value, message; UTF-8 with BOM so spreadsheet programs show Chinese correctly), the rejected
-records as they were read, and ``report.json`` with the summary.
+records as they were read, and ``report.json``: the file's :class:`~ingest.outcome.FileOutcome`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ingest.issues import HEADER_ROWS, Issue
+from ingest.outcome import FileOutcome
 
 REPORT_COLUMNS = ("row", "column", "rule", "value", "message")
 
@@ -26,7 +26,7 @@ REPORT_COLUMNS = ("row", "column", "rule", "value", "message")
 class Report:
     folder: Path
     rejects_csv: Path
-    summary: dict[str, Any]
+    summary: FileOutcome
 
 
 def report_folder(quarantine_dir: Path, dataset: str, filename: str, sha256: str) -> Path:
@@ -39,7 +39,7 @@ def write(
     original: Path,
     issues: list[Issue],
     rejected_rows: pa.Table | None,
-    summary: dict[str, Any],
+    summary: FileOutcome,
 ) -> Report:
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / original.name
@@ -55,7 +55,8 @@ def write(
             out.writerow([d[c] for c in REPORT_COLUMNS])
     if rejected_rows is not None and rejected_rows.num_rows:
         pacsv.write_csv(rejected_rows, folder / "rejected_rows.csv")
-    (folder / "report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    report = json.dumps(summary.dump(), ensure_ascii=False, indent=2)
+    (folder / "report.json").write_text(report, encoding="utf-8")
     return Report(folder, rejects, summary)
 
 

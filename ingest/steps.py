@@ -1,18 +1,20 @@
 """The pipeline's steps, one function per DAG task: discover → check → publish → register.
 
 Each step is idempotent and keyed by the source file's SHA-256, so a rerun after a crash at
-any point finishes the work without publishing twice. Steps exchange small JSON dicts (they
-travel as Airflow XComs); data travels as files under HUB_HOME.
+any point finishes the work without publishing twice. Steps exchange :class:`FileOutcome` (as
+JSON, it travels as Airflow XComs and waits next to the staged rows); data travels as files under
+HUB_HOME.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import shutil
+import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from hub.settings import Settings, get_settings
 from ingest import quarantine
 from ingest.batches import check_file
 from ingest.issues import Issue
+from ingest.outcome import Change, FileOutcome, FileStatus
+from ingest.progress import FileProgress
 from quality import keep as keep_validation
 from warehouse import serving, tables
 
@@ -44,6 +48,23 @@ def sha256_of(path: Path) -> str:
 
 def inbox_folder(settings: Settings, contract: Contract) -> Path:
     return settings.inbox_dir / contract.department.code / contract.id
+
+
+def staged_path(settings: Settings, dataset: str, key: str) -> Path:
+    """Where a checked file's (or a derived build's) accepted rows wait for publish, as Parquet;
+    its outcome waits next to it as ``.json``."""
+    return settings.staging_dir / dataset / f"{key}.parquet"
+
+
+def stage_outcome(settings: Settings, outcome: FileOutcome) -> None:
+    staged_path(settings, outcome.dataset, outcome.sha256).with_suffix(".json").write_text(
+        outcome.model_dump_json(exclude_none=True), encoding="utf-8"
+    )
+
+
+def staged_outcome(settings: Settings, dataset: str, key: str) -> FileOutcome:
+    sidecar = staged_path(settings, dataset, key).with_suffix(".json")
+    return FileOutcome.model_validate_json(sidecar.read_text(encoding="utf-8"))
 
 
 def _contract(dataset: str, settings: Settings) -> Contract:
@@ -74,44 +95,47 @@ def _archive(settings: Settings, dataset: str, path: Path, sha: str) -> Path:
     return target
 
 
-def _reject_file(
-    settings: Settings, contract: Contract, path: Path, sha: str, error: InputError, rows: int
-) -> dict[str, Any]:
+def _reject_file(settings: Settings, contract: Contract, path: Path, sha: str, error: InputError) -> FileOutcome:
     issue = Issue(max((error.row or 1) - 2, -1), error.column or "", f"file:{error.rule}", None, str(error))
-    summary = {
-        "dataset": contract.id,
-        "file": path.name,
-        "sha256": sha,
-        "status": "rejected",
-        "reason": str(error),
-        "rows_read": rows,
-        "rows_accepted": 0,
-        "rows_rejected": rows,
-    }
     folder = quarantine.report_folder(settings.quarantine_dir, contract.id, path.name, sha)
-    quarantine.write(folder, original=path, issues=[issue], rejected_rows=None, summary=summary)
-    return summary | {"report_dir": str(folder)}
+    outcome = FileOutcome(
+        dataset=contract.id,
+        file=path.name,
+        sha256=sha,
+        status=FileStatus.rejected,
+        reason=str(error),
+        checked_at=dt.datetime.now(dt.UTC),
+        report_dir=str(folder),
+    )
+    quarantine.write(folder, original=path, issues=[issue], rejected_rows=None, summary=outcome)
+    return outcome
 
 
-def _finish(settings: Settings, contract: Contract, path: Path, outcome: dict[str, Any]) -> dict[str, Any]:
+def record(settings: Settings, outcome: FileOutcome, **values: Any) -> None:
+    """Write the outcome into the file ledger (with ``values`` such as the version it became)."""
     with db.session(settings.db_url) as s:
         service.record_file(
             s,
-            contract.id,
-            outcome["sha256"],
-            filename=path.name,
-            status=outcome["status"],
-            rows_read=outcome["rows_read"],
-            rows_accepted=outcome["rows_accepted"],
-            rows_rejected=outcome["rows_rejected"],
-            report_dir=outcome.get("report_dir"),
-            message=outcome.get("reason"),
+            outcome.dataset,
+            outcome.sha256,
+            filename=outcome.file,
+            status=outcome.status.value,
+            rows_read=outcome.rows_read,
+            rows_accepted=outcome.rows_accepted,
+            rows_rejected=outcome.rows_rejected,
+            report_dir=outcome.report_dir,
+            message=outcome.reason,
+            **values,
         )
+
+
+def _finish(settings: Settings, path: Path, outcome: FileOutcome) -> FileOutcome:
+    record(settings, outcome)
     path.unlink(missing_ok=True)
     return outcome
 
 
-def check(dataset: str, file: str, settings: Settings | None = None, today: dt.date | None = None) -> dict[str, Any]:
+def check(dataset: str, file: str, settings: Settings | None = None, today: dt.date | None = None) -> FileOutcome:
     """Read, standardize and validate one file; stage accepted rows, quarantine the rest."""
     settings = settings or get_settings()
     contract = _contract(dataset, settings)
@@ -120,39 +144,36 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
     _archive(settings, dataset, path, sha)
     with db.session(settings.db_url) as s:
         seen = service.file_seen(s, dataset, sha)
-        if seen is not None and seen.status in ("validated", "published", "rejected"):
+        if seen is not None and seen.status in (FileStatus.validated, FileStatus.published, FileStatus.rejected):
             log.info("%s was already processed (%s); skipping", path.name, seen.status)
             path.unlink(missing_ok=True)
-            return {
-                "dataset": dataset,
-                "file": path.name,
-                "sha256": sha,
-                "status": "duplicate",
-                "rows_read": 0,
-                "rows_accepted": 0,
-                "rows_rejected": 0,
-            }
-    staged = settings.staging_dir / dataset / f"{sha}.parquet"
+            return FileOutcome(dataset=dataset, file=path.name, sha256=sha, status=FileStatus.duplicate)
+    staged = staged_path(settings, dataset, sha)
     try:
-        checked = check_file(path, contract, staged, today=today, batch_rows=settings.batch_rows)
+        with FileProgress(f"{dataset} {path.name}") as progress:
+            checked = check_file(
+                path, contract, staged, today=today, batch_rows=settings.batch_rows, progress=progress.update
+            )
     except InputError as exc:
         staged.unlink(missing_ok=True)
-        return _finish(settings, contract, path, _reject_file(settings, contract, path, sha, exc, 0))
+        return _finish(settings, path, _reject_file(settings, contract, path, sha, exc))
     issues, bad, total = checked.issues, sorted(checked.bad), checked.rows
-    summary: dict[str, Any] = {
-        "dataset": dataset,
-        "file": path.name,
-        "sha256": sha,
-        "encoding": checked.encoding,
-        "format": checked.format,
-        "rows_read": total,
-        "rows_accepted": checked.accepted,
-        "rows_rejected": len(bad),
-        "issues_by_rule": dict(Counter(i.rule for i in issues)),
-        "changes": [{"column": c, "rule": r, "count": n} for (c, r), n in checked.changes.items()],
-        "ignored_columns": checked.ignored_columns,
-        "checked_at": dt.datetime.now(dt.UTC).isoformat(),
-    }
+    outcome = FileOutcome(
+        dataset=dataset,
+        file=path.name,
+        sha256=sha,
+        status=FileStatus.validated,
+        encoding=checked.encoding,
+        format=checked.format,
+        rows_read=total,
+        rows_accepted=checked.accepted,
+        rows_rejected=len(bad),
+        issues_by_rule=dict(Counter(i.rule for i in issues)),
+        changes=[Change(column=c, rule=r, count=n) for (c, r), n in checked.changes.items()],
+        ignored_columns=checked.ignored_columns,
+        checked_at=dt.datetime.now(dt.UTC),
+        seconds={stage: round(t, 3) for stage, t in checked.seconds.items()},
+    )
     ratio = len(bad) / total if total else 1.0
     if total == 0 or ratio > contract.max_reject_ratio:
         why = (
@@ -163,60 +184,55 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
                 f"{contract.max_reject_ratio:.0%}: the whole file is rejected"
             )
         )
-        summary |= {"status": "rejected", "reason": why, "rows_accepted": 0, "rows_rejected": total}
-    else:
-        summary["status"] = "validated"
-    if checked.results:
-        summary["validation"] = keep_validation(settings, contract, summary, checked.results)
-    if bad or summary["status"] == "rejected":
-        folder = quarantine.report_folder(settings.quarantine_dir, dataset, path.name, sha)
-        quarantine.write(
-            folder,
-            original=path,
-            issues=issues,
-            rejected_rows=checked.rejected_rows(),
-            summary=summary,
+        outcome = outcome.model_copy(
+            update={"status": FileStatus.rejected, "reason": why, "rows_accepted": 0, "rows_rejected": total}
         )
-        summary["report_dir"] = str(folder)
-    if summary["status"] == "validated":
-        staged.with_suffix(".json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    if checked.results:
+        started = time.perf_counter()
+        kept = keep_validation(settings, contract, outcome, checked.results)
+        outcome = outcome.model_copy(update={"validation": kept}).timed("data_docs", time.perf_counter() - started)
+    if bad or outcome.status is FileStatus.rejected:
+        started = time.perf_counter()
+        folder = quarantine.report_folder(settings.quarantine_dir, dataset, path.name, sha)
+        outcome = outcome.model_copy(update={"report_dir": str(folder)})
+        quarantine.write(folder, original=path, issues=issues, rejected_rows=checked.rejected_rows(), summary=outcome)
+        outcome = outcome.timed("quarantine", time.perf_counter() - started)
+    if outcome.status is FileStatus.validated:
+        stage_outcome(settings, outcome)
     else:
         staged.unlink(missing_ok=True)
-    return _finish(settings, contract, path, summary)
+    return _finish(settings, path, outcome)
 
 
-def pending(dataset: str, settings: Settings) -> list[dict[str, Any]]:
-    """Validated files not yet published, in the order they were received."""
+def pending(dataset: str, settings: Settings) -> list[FileOutcome]:
+    """Validated files (or derived builds) not yet published, in the order they were received."""
     with db.session(settings.db_url) as s:
-        rows = [f for f in service.files(s, dataset) if f.status == "validated"]
-        return [{"sha256": f.sha256, "file": f.filename} for f in rows]
+        keys = [f.sha256 for f in service.files(s, dataset) if f.status == FileStatus.validated]
+    return [staged_outcome(settings, dataset, key) for key in keys]
 
 
-def publish(dataset: str, settings: Settings | None = None) -> list[dict[str, Any]]:
+def publish(dataset: str, settings: Settings | None = None) -> list[FileOutcome]:
     """Commit each pending file's accepted rows as one atomic Iceberg snapshot (one version)."""
     settings = settings or get_settings()
     contract = _contract(dataset, settings)
     cat = tables.catalog(settings.warehouse_dir)
     published = []
     for item in pending(dataset, settings):
-        staged = settings.staging_dir / dataset / f"{item['sha256']}.parquet"
-        data = pq.read_table(staged)
-        snap, created = tables.publish(cat, contract, data, sha256=item["sha256"], source_file=item["file"])
+        started = time.perf_counter()
+        data = pq.read_table(staged_path(settings, dataset, item.sha256))
+        snap, _ = tables.publish(cat, contract, data, sha256=item.sha256, source_file=item.file)
         full = data if contract.publish_mode == "snapshot" else tables.read(cat, contract, snap.snapshot_id)
-        published.append(
-            item
-            | {
-                "snapshot_id": snap.snapshot_id,
-                "committed_at": snap.committed_at.isoformat(),
-                "row_count": full.num_rows,
-                "created": created,
-            }
+        done = item.model_copy(
+            update={"snapshot_id": snap.snapshot_id, "committed_at": snap.committed_at, "row_count": full.num_rows}
         )
-        log.info("published %s as snapshot %s (%s rows)", item["file"], snap.snapshot_id, full.num_rows)
+        published.append(done.timed("publish", time.perf_counter() - started))
+        log.info("published %s as snapshot %s (%s rows)", item.file, snap.snapshot_id, full.num_rows)
     return published
 
 
-def register(dataset: str, published: list[dict[str, Any]], settings: Settings | None = None) -> list[dict[str, Any]]:
+def register(
+    dataset: str, published: Sequence[FileOutcome | dict[str, Any]], settings: Settings | None = None
+) -> list[FileOutcome]:
     """Write each published snapshot's serving copy, then record it as a catalogue version.
 
     In that order: the API reads the copy of the catalogue's newest version, so a request between
@@ -226,55 +242,45 @@ def register(dataset: str, published: list[dict[str, Any]], settings: Settings |
     contract = _contract(dataset, settings)
     cat = tables.catalog(settings.warehouse_dir)
     versions = []
-    for item in published:
-        staged = settings.staging_dir / dataset / f"{item['sha256']}.parquet"
-        summary = json.loads(staged.with_suffix(".json").read_text(encoding="utf-8"))
+    for given in published:
+        item = given if isinstance(given, FileOutcome) else FileOutcome.model_validate(given)
+        if item.snapshot_id is None or item.row_count is None:
+            raise ValueError(f"{item.file} was not published: it has no snapshot to register")
+        started = time.perf_counter()
+        staged = staged_path(settings, dataset, item.sha256)
         with db.session(settings.db_url) as s:
-            number = service.version_number(s, contract, item["snapshot_id"])
-        data = tables.read(cat, contract, item["snapshot_id"])
+            number = service.version_number(s, contract, item.snapshot_id)
+        data = tables.read(cat, contract, item.snapshot_id)
         serving.build(
             settings.serving_dir,
             contract,
             data,
-            snapshot_id=item["snapshot_id"],
+            snapshot_id=item.snapshot_id,
             version=number,
             keep=settings.serving_versions_kept,
         )
         del data
+        quality = item.quality() | ({"unmatched": item.unmatched} if item.unmatched is not None else {})
         with db.session(settings.db_url) as s:
             version = service.record_version(
                 s,
                 contract,
-                snapshot_id=item["snapshot_id"],
-                row_count=item["row_count"],
-                rows_rejected=summary["rows_rejected"],
-                source_file=item["file"],
-                source_sha256=item["sha256"],
-                quality={
-                    k: summary[k]
-                    for k in ("rows_read", "rows_accepted", "rows_rejected", "issues_by_rule", "changes", "validation")
-                    if k in summary
-                },
-                published_at=dt.datetime.fromisoformat(item["committed_at"]),
+                snapshot_id=item.snapshot_id,
+                row_count=item.row_count,
+                rows_rejected=item.rows_rejected,
+                source_file=item.file,
+                source_sha256=item.sha256,
+                quality=quality,
+                published_at=item.committed_at,
+                lineage=item.lineage,
             )
-            if "lineage" in summary:
-                version.lineage = summary["lineage"]
-            if "unmatched" in summary:
-                version.quality = {**version.quality, "unmatched": summary["unmatched"]}
             number = version.number
-            service.record_file(s, dataset, item["sha256"], status="published", version_id=version.id)
-            subscriptions.enqueue(s, dataset, number, item["snapshot_id"])  # outbox only: nothing is sent here
+            service.record_file(s, dataset, item.sha256, status=FileStatus.published.value, version_id=version.id)
+            subscriptions.enqueue(s, dataset, number, item.snapshot_id)  # outbox only: nothing is sent here
         staged.unlink(missing_ok=True)
         staged.with_suffix(".json").unlink(missing_ok=True)
-        versions.append(
-            {
-                "dataset": dataset,
-                "version": number,
-                "snapshot_id": item["snapshot_id"],
-                "rows": item["row_count"],
-                "file": item["file"],
-            }
-        )
+        done = item.model_copy(update={"status": FileStatus.published, "version": number})
+        versions.append(done.timed("register", time.perf_counter() - started))
     with db.session(settings.db_url) as s:
         service.register_dataset(s, contract)
     return versions

@@ -36,7 +36,7 @@ def show(
     try:
         table = tables.load(name, version)
     except UnknownStandard as error:
-        typer.echo(str(error), err=True)
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     resolved = tables.resolve_version(name, version)
     meta = tables.metadata(name)
@@ -56,7 +56,7 @@ def check(
     try:
         standard = registry.get(name)
     except UnknownStandard as error:
-        typer.echo(str(error), err=True)
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     invalid = 0
     for value in values:

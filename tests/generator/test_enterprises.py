@@ -41,8 +41,8 @@ def test_enterprises_go_through_the_contract_pipeline(settings: Settings) -> Non
     [file] = steps.discover(DATASET, settings)
     outcome = steps.check(DATASET, file, settings, today=dt.date(2026, 11, 1))
     versions = steps.register(DATASET, steps.publish(DATASET, settings), settings)
-    assert outcome["rows_accepted"] == manifest.good_rows == 180
-    assert versions[0]["rows"] == 180
+    assert outcome.rows_accepted == manifest.good_rows == 180
+    assert versions[0].row_count == 180
     assert tables.read(tables.catalog(settings.warehouse_dir), contract).num_rows == 180
     report = next((settings.quarantine_dir / DATASET).glob("*/rejects.csv"))
     with report.open(encoding="utf-8-sig", newline="") as fh:

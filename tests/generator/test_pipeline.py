@@ -37,7 +37,7 @@ def test_planned_faults_are_what_the_hub_rejects(generator: ModuleType, name: st
     manifest = generator.generate(steps.inbox_folder(settings, contract) / name, rows=300, bad_share=0.08, seed=5)
     [file] = steps.discover(generator.DATASET, settings)
     outcome = steps.check(generator.DATASET, file, settings, today=dt.date(2026, 11, 1))
-    assert outcome["rows_accepted"] == manifest.good_rows
+    assert outcome.rows_accepted == manifest.good_rows
     [report] = (settings.quarantine_dir / generator.DATASET).glob("*/rejects.csv")
     found: dict[int, set[tuple[str, str]]] = defaultdict(set)
     with report.open(encoding="utf-8-sig", newline="") as fh:
