@@ -81,7 +81,7 @@ def export(contract: Contract, fmt: str, dialect: str = "duckdb") -> str:
     chosen = FORMATS.get(fmt)
     if chosen is None:
         raise BadParameter(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
-    if chosen.sql_dialect and dialect not in SQL_DIALECTS:
+    if dialect not in SQL_DIALECTS:  # refused whatever the format: a typo is a mistake even where unused
         raise BadParameter(f"unknown SQL dialect {dialect!r}; dialects: {', '.join(SQL_DIALECTS)}")
     if contract.path is None:
         raise ContractError(f"contract {contract.id} was not loaded from a file; nothing to export")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -47,6 +47,7 @@ FILLER: dict[str, str] = {
     "purpose": "tests of the command line",
     "reason": "tests of the command line",
     "standards show name": "dongcheng_streets",
+    "contracts export fmt": "jsonschema",
 }
 """Valid values by parameter name (or command and parameter name, which wins); the fixture adds the
 ids of things it made. A parameter not named here gets ``no-such-<name>``."""
@@ -92,11 +93,21 @@ COMMANDS = dict(_leaves(typer.main.get_command(app)))
 
 
 def _annotation(param: Any) -> Any:
-    """The parameter's value type (the element type of a list)."""
-    kind = param.type_descriptor.annotation
-    if typing.get_origin(kind) is list:
-        kind = typing.get_args(kind)[0]
-    return kind
+    """The parameter's value type (the element type of a list), read off the click type typer made."""
+    kind = param.type
+    if isinstance(kind, click.types.BoolParamType):
+        return bool
+    if isinstance(kind, click.types.IntParamType):
+        return int
+    if isinstance(kind, click.types.FloatParamType):
+        return float
+    if isinstance(kind, click.DateTime):
+        return dt.datetime
+    if isinstance(kind, click.Choice):
+        return enum.Enum
+    if isinstance(kind, click.Path) or type(kind).__name__ == "TyperPath":
+        return Path
+    return str
 
 
 def _is_option(param: Any) -> bool:
