@@ -31,7 +31,7 @@ def _ingest(settings: Settings, name: str, **kwargs: Any) -> dict[str, Any]:
     contract = model.find(settings.contracts_dir, DATASET)
     generate(steps.inbox_folder(settings, contract) / name, **kwargs)
     (file,) = steps.discover(DATASET, settings)
-    outcome = steps.check(DATASET, file, settings, today=dt.date(2026, 11, 1))
+    outcome = steps.check(DATASET, file, settings, today=dt.date(2026, 11, 1)).dump()  # the XCom's JSON
     steps.register(DATASET, steps.publish(DATASET, settings), settings)
     return outcome
 
