@@ -1,7 +1,8 @@
 """The two checkpoints every data path passes: admitting a caller's request, and releasing an answer.
 
-:func:`admit` charges one request to the caller's per-minute limit (both authentication paths
-call it: the exchange API's dependency and the CKAN dispatcher). :func:`release` runs after a
+:func:`admit` charges one request to the caller's per-minute limit, or, for a caller without a
+key, to its client address's (both authentication paths call it: the exchange API's dependency
+and the CKAN dispatcher). :func:`release` runs after a
 data path has read its rows and before it answers: the rows are charged to the caller's daily
 budget (429 past it, and nothing leaves), the audit record is written and committed, and the
 rows are counted in ``hub_rows_served_total``.
@@ -18,7 +19,11 @@ from hub import metrics
 from hub.settings import Settings
 
 
-def admit(settings: Settings, caller: ApiClient) -> None:
+def admit(settings: Settings, caller: ApiClient | None, address: str | None = None) -> None:
+    if caller is None:
+        per_minute = settings.rate_anonymous_requests_per_minute
+        ratelimit.limiter(settings).anonymous_request(address or "unknown", per_minute)
+        return
     ratelimit.limiter(settings).request(caller, ratelimit.limits_for(settings, caller))
 
 

@@ -3,7 +3,8 @@
 Counters live in memory by default (one API process) and in Redis when ``HUB_REDIS_URL`` is
 set, so several workers share them. The numbers come from the client's grant on the dataset
 when it sets them, else from the client's own limits, else from the hub's defaults
-(``HUB_RATE_REQUESTS_PER_MINUTE``, ``HUB_RATE_ROWS_PER_DAY``). Over a limit the answer is 429
+(``HUB_RATE_REQUESTS_PER_MINUTE``, ``HUB_RATE_ROWS_PER_DAY``). A request without a key is charged
+to its client address (``HUB_RATE_ANONYMOUS_REQUESTS_PER_MINUTE``). Over a limit the answer is 429
 with ``Retry-After``.
 """
 
@@ -39,13 +40,17 @@ class Limiter:
         self.rows = FixedWindowRateLimiter(self.storage)
 
     def request(self, client: ApiClient, limits: Limits) -> None:
-        item = RateLimitItemPerMinute(limits.requests_per_minute)
-        if not self.requests.hit(item, "requests", client.id):
-            reset, _ = self.requests.get_window_stats(item, "requests", client.id)
-            raise RateLimited(
-                f"rate limit: {limits.requests_per_minute} requests per minute for {client.name}",
-                math.ceil(reset - time.time()),
-            )
+        self._minute("requests", client.id, limits.requests_per_minute, f"for {client.name}")
+
+    def anonymous_request(self, address: str, per_minute: int) -> None:
+        """Charge a request without a key to its client address."""
+        self._minute("anonymous", address, per_minute, f"without a key from {address}")
+
+    def _minute(self, space: str, key: str, per_minute: int, whom: str) -> None:
+        item = RateLimitItemPerMinute(per_minute)
+        if not self.requests.hit(item, space, key):
+            reset, _ = self.requests.get_window_stats(item, space, key)
+            raise RateLimited(f"rate limit: {per_minute} requests per minute {whom}", math.ceil(reset - time.time()))
 
     def rows_served(self, client: ApiClient, limits: Limits, rows: int) -> None:
         """Charge ``rows`` to today's budget, refusing (before the data leaves) when it would pass it."""

@@ -93,6 +93,8 @@ def _run(act: Action, request: Request, params: dict[str, Any], key: str | None)
                 raise ActionError(403, "Authorization Error", str(exc)) from None
             caller = row.client
             gate.admit(settings, caller)  # the per-minute limit, as on the exchange API
+        else:
+            gate.admit(settings, None, request.client.host if request.client else None)
         rid = getattr(request.state, "request_id", None)
         ctx = Context(session, settings, caller, request.app.state.store, request.app.state.contracts, row, rid)
         return act.fn(ctx, params)

@@ -65,10 +65,11 @@ def optional_client(
     settings: Settings = Depends(get_settings),
     _schemes: None = Depends(key_schemes),
 ) -> ApiClient | None:
-    """The caller identified by its key (None: anonymous); each identified request is charged to
-    the caller's per-minute rate limit, as on the CKAN actions."""
+    """The caller identified by its key (None: anonymous); each request is charged to the caller's
+    per-minute rate limit, or without a key to its client address's, as on the CKAN actions."""
     key = presented_key(request)
     if key is None:
+        gate.admit(settings, None, request.client.host if request.client else None)
         return None
     caller = tokens.credential(s, settings, key).client  # an API key, or an OAuth2 token issued for one
     request.state.client = caller.name

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     rate_requests_per_minute: int = Field(default=600, ge=1)
     """Requests per minute per client, unless its grant or its client record says otherwise."""
 
+    rate_anonymous_requests_per_minute: int = Field(default=300, ge=1)
+    """Requests per minute per client address without a key (open data, the catalogue): anonymous
+    callers have no client to charge, so their address is. Behind a reverse proxy, run uvicorn with
+    ``--forwarded-allow-ips`` so the address is the caller's, not the proxy's."""
+
     rate_rows_per_day: int = Field(default=5_000_000, ge=1)
     """Rows per day per client from the data paths, unless its grant or client record says otherwise."""
 

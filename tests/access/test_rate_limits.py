@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,34 @@ def test_requests_per_minute_answer_429_with_retry_after(published: Settings, st
     late = answers[5]
     assert late.status_code == 429 and late.json()["error"]["__type"] == "Rate Limit Error"
     assert 1 <= int(late.headers["Retry-After"]) <= 60
+
+
+def test_calls_without_a_key_are_charged_to_their_address(published: Settings, store: str | None) -> None:
+    """Open data and the catalogue answer without a key; each address has its own minute's budget,
+    on the exchange API and on the CKAN actions alike, and a key's budget is its own."""
+    settings = published.model_copy(update={"redis_url": store, "rate_anonymous_requests_per_minute": 4})
+    first, second = (f"127.{secrets.randbelow(250) + 1}.{secrets.randbelow(250)}.{n}" for n in (1, 2))
+    key = _key(settings, f"keyed-app-{store is None}")
+
+    def client(address: str, **headers: str) -> httpx.Client:
+        transport = httpx.HTTPTransport(local_address=address)
+        return httpx.Client(base_url=server.url, transport=transport, headers=headers)
+
+    with LiveServer(settings) as server:
+        with client(first) as http:
+            answers = [http.get("/catalog.ttl") for _ in range(3)] + [http.get("/api/3/action/package_search")]
+            late = [http.get("/api/3/action/package_list"), http.get("/catalog.ttl")]
+        with client(second) as http:
+            other = http.get("/catalog.ttl")
+        with client(first, **{"X-API-Key": key}) as http:
+            keyed = http.get("/api/v1/datasets")
+    assert [a.status_code for a in answers] == [200] * 4
+    assert [a.status_code for a in late] == [429, 429]
+    assert late[0].json()["error"]["__type"] == "Rate Limit Error"
+    assert f"without a key from {first}" in late[1].json()["error"]["message"]
+    assert 1 <= int(late[1].headers["Retry-After"]) <= 60
+    assert other.status_code == 200, "another address has its own budget"
+    assert keyed.status_code == 200, "a key is charged to its client, not to the address"
 
 
 def test_rows_per_day_follow_the_grant_then_the_client(published: Settings, store: str | None) -> None:
