@@ -39,3 +39,9 @@ def test_the_cases_are_real_contracts_with_one_change_kind_each() -> None:
         assert expected["dataset"] == diff.read_file(CASES / case / "old.yaml").contract.id
     assert len(NAMES) >= 20
     assert covered == {k.value for k in ChangeKind}, {k.value for k in ChangeKind} - covered
+
+
+def test_every_change_kind_is_in_the_docs_table() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "stewardship.md").read_text(encoding="utf-8")
+    missing = [k.value for k in ChangeKind if f"| `{k.value}` |" not in text]
+    assert not missing, f"docs/stewardship.md lacks a row for {missing}"
