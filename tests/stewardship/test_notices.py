@@ -157,3 +157,20 @@ def test_approval_notifies_each_consumer_once_and_the_api_shows_its_own_notices(
     assert notice["impact"] == "breaking" and notice["migration_date"] == "2027-01-31"
     assert notice["changes"][0]["kind"] == "title_changed" and notice["changes"][0]["after"] == "手机号码"
     assert notice["reads_through"] == [f"grant {hub.grants['tax-office']}"]
+
+
+def test_notices_on_both_engines(database_url: str) -> None:
+    """The migration's table and the inbox on SQLite and PostgreSQL: a grant made through the
+    access layer, a breaking change of a field it reads, one notice, read back."""
+    contract = case("field_removed")[0].contract
+    with db.session(database_url) as s:
+        steward = clients.ensure_client(s, "steward-of-notices", role="steward")
+        reader = clients.ensure_client(s, "reader-of-notices", role="consumer")
+        grants.create(s, reader, contract, steward, fields=["registered_on"], purpose="tests of notices")
+    old, new = case("field_removed")
+    verdict = diff.gate(old.contract, new.contract, approved_migration_date=dt.date(2027, 6, 30), today=TODAY)
+    with db.session(database_url) as s:
+        notices.notify(s, DATASET, verdict, notices.affected_consumers(s, DATASET, verdict.to_tell))
+    with db.session(database_url) as s:
+        (notice,) = notices.inbox(s, clients.client(s, "reader-of-notices"))
+        assert notice.migration_date == dt.date(2027, 6, 30) and notice.changes[0]["kind"] == "field_removed"
