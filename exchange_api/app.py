@@ -16,6 +16,7 @@ from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
 from exchange_api.headers import SecurityHeaders, request_ids
 from exchange_api.limits import BodyLimit
+from exchange_api.notices_api import router as notices_router
 from exchange_api.quality_api import router as quality_router
 from exchange_api.responses import JSONResponse
 from hub.errors import HubError
@@ -86,5 +87,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(ops.router)
     app.include_router(quality_router)
+    app.include_router(notices_router)
     openapi.install_docs(app)
     return app

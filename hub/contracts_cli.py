@@ -190,3 +190,33 @@ def export_command(
     part.write_text(text, encoding="utf-8")
     os.replace(part, out)
     typer.echo(f"wrote {out} ({fmt}, {len(text.encode('utf-8')):,} bytes)")
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[str, typer.Argument(help="The contract as it is: a contract YAML file.")],
+    new: Annotated[str, typer.Argument(help="The contract as proposed: a contract YAML file.")],
+    consumers: Annotated[
+        bool,
+        typer.Option("--consumers", help="Also list the clients the changes reach (the hub's grants, subscriptions)."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of the table.")] = False,
+) -> None:
+    """Classify each change from OLD to NEW and name the version it needs.
+
+    Exit code: 0 no change or compatible changes only, 3 a breaking change, 4 policy-relevant
+    changes (nothing breaking), 1 an error (see docs/stewardship.md)."""
+    from catalog import db
+    from stewardship import diff, report
+    from stewardship.notices import affected_consumers
+
+    before, after = report.side(old), report.side(new)
+    changes = diff.diff_sides(before, after)
+    found = diff.verdict(before.contract, after.contract, changes)
+    reached = None
+    if consumers:
+        with db.session(get_settings().db_url) as s:
+            reached = affected_consumers(s, found.dataset, changes)
+    for line in report.as_json(found, reached) if as_json else report.lines(found, reached):
+        typer.echo(line)
+    raise typer.Exit(report.EXIT_CODES.get(found.impact, 0))

@@ -114,9 +114,11 @@ ACCESS_ROUTES = {
     ("POST", "/api/v1/subscriptions"),
     ("GET", "/api/v1/subscriptions/{subscription_id}/deliveries"),
     ("DELETE", "/api/v1/subscriptions/{subscription_id}"),
+    ("GET", "/api/v1/notices"),
 }
 """The access machinery itself (requests, grants, the audit log, tokens, webhook subscriptions, whose
-notices carry counts only; tests/exchange/test_subscriptions.py): no dataset's records."""
+notices carry counts only; tests/exchange/test_subscriptions.py; the caller's own contract-change
+notices, tests/stewardship/test_notices.py): no dataset's records."""
 CKAN_ROUTES = {("GET", "/api/3/action/{name}"), ("POST", "/api/3/action/{name}")}
 """CKAN actions: the ones that read records are DATA_ACTIONS."""
 DATA_ACTIONS = {"datastore_search"}

@@ -48,6 +48,8 @@ FILLER: dict[str, str] = {
     "reason": "tests of the command line",
     "standards show name": "dongcheng_streets",
     "contracts export fmt": "jsonschema",
+    "contracts diff old": str(Path(__file__).parents[2] / "contracts" / "datasets" / f"{DATASET}.yaml"),
+    "contracts diff new": str(Path(__file__).parents[2] / "contracts" / "datasets" / f"{DATASET}.yaml"),
 }
 """Valid values by parameter name (or command and parameter name, which wins); the fixture adds the
 ids of things it made. A parameter not named here gets ``no-such-<name>``."""
