@@ -186,14 +186,29 @@ def file_outcomes(returned: dict[str, list[Any]]) -> list[FileOutcome]:
     return [FileOutcome.model_validate(o) for o in [*found, *registered.values()]]
 
 
+def referenced(doc: dict[str, Any]) -> list[str]:
+    """Datasets the contract's fields reference (``relationships`` ``to: DATASET.yaml#/...``)."""
+    from contracts.model import REFERENCE_TO
+
+    found = []
+    for schema in doc.get("schema") or []:
+        for prop in schema.get("properties") or []:
+            for rel in prop.get("relationships") or []:
+                match = REFERENCE_TO.match(str(rel.get("to", "")))
+                if match and match["dataset"] != doc.get("id"):
+                    found.append(match["dataset"])
+    return found
+
+
 def run_order(docs: list[dict[str, Any]]) -> list[str]:
-    """Dataset ids with every derived dataset after its inputs (for running without a scheduler)."""
-    ids = {d["id"]: derived_from(d) for d in docs}
+    """Dataset ids with every derived dataset after its inputs and every dataset after the datasets
+    its fields reference, so their checks see a current version (for running without a scheduler)."""
+    ids = {d["id"]: derived_from(d) + referenced(d) for d in docs}
     done: list[str] = []
     while len(done) < len(ids):
         ready = [i for i, deps in sorted(ids.items()) if i not in done and all(d in done or d not in ids for d in deps)]
         if not ready:
-            raise ValueError(f"derived datasets form a cycle: {sorted(set(ids) - set(done))}")
+            raise ValueError(f"derived datasets or references form a cycle: {sorted(set(ids) - set(done))}")
         done += ready
     return done
 
