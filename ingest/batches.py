@@ -99,9 +99,10 @@ def check_file(
             out.seconds["standardize"] += clock() - started
             started = clock()
             local = list(std.issues)
+            warned: list[Issue] = []
             if raw.table.num_rows:
                 found, result = validate_with_result(std.table, contract, today, references)
-                out.warnings += [replace(i, index=i.index + offset) for i in found if i.warning]
+                warned = [replace(i, index=i.index + offset) for i in found if i.warning]
                 local += [i for i in found if not i.warning]
                 out.results.append((offset, result))
             issues = [replace(i, index=i.index + offset) for i in local]
@@ -120,6 +121,8 @@ def check_file(
             out.rows += raw.table.num_rows
             out.accepted += accepted.num_rows
             out.issues += issues
+            rejected = set(bad_here)
+            out.warnings += [w for w in warned if w.index - offset not in rejected]  # a rejected row needs no warning
             out.bad |= {offset + i for i in bad_here}
             out.changes.update({(c.column, c.rule): c.count for c in std.changes})
             out.seconds["stage"] += clock() - started

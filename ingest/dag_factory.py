@@ -202,14 +202,27 @@ def referenced(doc: dict[str, Any]) -> list[str]:
 
 def run_order(docs: list[dict[str, Any]]) -> list[str]:
     """Dataset ids with every derived dataset after its inputs and every dataset after the datasets
-    its fields reference, so their checks see a current version (for running without a scheduler)."""
-    ids = {d["id"]: derived_from(d) + referenced(d) for d in docs}
-    done: list[str] = []
-    while len(done) < len(ids):
-        ready = [i for i, deps in sorted(ids.items()) if i not in done and all(d in done or d not in ids for d in deps)]
+    its fields reference, so their checks see a current version (for running without a scheduler).
+
+    Departments' datasets come first, then derived ones round by round; a dataset that references
+    another moves just behind it."""
+    ids = {d["id"]: derived_from(d) for d in docs}
+    rounds: list[str] = []
+    while len(rounds) < len(ids):
+        ready = [
+            i for i, deps in sorted(ids.items()) if i not in rounds and all(d in rounds or d not in ids for d in deps)
+        ]
         if not ready:
-            raise ValueError(f"derived datasets or references form a cycle: {sorted(set(ids) - set(done))}")
-        done += ready
+            raise ValueError(f"derived datasets form a cycle: {sorted(set(ids) - set(rounds))}")
+        rounds += ready
+    needs = {d["id"]: ids[d["id"]] + referenced(d) for d in docs}
+    done: list[str] = []
+    while rounds:
+        first = next((i for i in rounds if all(d in done or d not in needs for d in needs[i])), None)
+        if first is None:
+            raise ValueError(f"references form a cycle: {sorted(rounds)}")
+        done.append(first)
+        rounds.remove(first)
     return done
 
 
