@@ -144,3 +144,19 @@ def test_a_reference_must_name_a_unique_key_of_a_known_dataset(tmp_path: Path, s
     target.write_text(text.replace("properties/grid_code", "properties/parent_code"), encoding="utf-8")
     with pytest.raises(ContractError, match="not a unique key of spatial.grids"):
         model.load_all(tmp_path)
+
+
+def test_a_reference_is_a_foreign_key_into_another_contract_file(settings: Settings) -> None:
+    import pytest
+
+    from hub.errors import ContractError
+
+    path = settings.contracts_dir / f"{RESIDENTS}.yaml"
+    text = path.read_text(encoding="utf-8")
+    ref = model.parse(text, str(path)).field("grid_code").references
+    assert ref is not None and (ref.dataset, ref.field, ref.strength, ref.rule) == (GRIDS, "grid_code", "hard", RULE)
+    shorthand = text.replace("spatial.grids.yaml#/schema/grids/properties/grid_code", "grids.grid_code")
+    with pytest.raises(ContractError, match="names no dataset"):
+        model.parse(shorthand, str(path))
+    with pytest.raises(ContractError, match="strength 'sometimes' is not one of hard, soft"):
+        model.parse(text.replace("value: hard}", "value: sometimes}"), str(path))
