@@ -7,9 +7,13 @@ failing row can be reported as (row, column, rule, value) rather than as an expe
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from contracts.model import Contract, Field
+
+if TYPE_CHECKING:
+    from ingest.references import ReferenceSet
 
 
 def _meta(field: Field, rule: str, **extra: Any) -> dict[str, Any]:
@@ -65,6 +69,31 @@ def field_expectations(field: Field, today: dt.date) -> list[Any]:
     return out
 
 
+def reference_expectation(field: Field, pinned: ReferenceSet) -> Any:
+    """The field's values are keys of the referenced dataset's pinned version; ``meta`` carries the
+    version and the strength (hard: rows rejected; soft: reported)."""
+    from standards import expectations as std
+
+    ref = pinned.reference
+    meta = _meta(
+        field,
+        ref.rule,
+        dataset=ref.dataset,
+        referenced_key=ref.field,
+        dataset_version=pinned.version,
+        strength=ref.strength.value,
+    )
+    return std.ExpectColumnValuesToExistInDataset(
+        column=field.name,
+        dataset=ref.dataset,
+        key=ref.field,
+        dataset_version=pinned.version,
+        snapshot_id=pinned.snapshot_id,
+        serving_copy=str(pinned.serving_copy),
+        meta=meta,
+    )
+
+
 def key_expectations(contract: Contract) -> list[Any]:
     """The primary key is unique: one column (unless already declared unique) or the compound."""
     import great_expectations.expectations as gxe
@@ -79,11 +108,13 @@ def key_expectations(contract: Contract) -> list[Any]:
     return [gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, meta=meta)]
 
 
-def compile_suite(contract: Contract, today: dt.date | None = None) -> Any:
-    """Return a ``great_expectations.ExpectationSuite`` for the contract."""
+def compile_suite(contract: Contract, today: dt.date | None = None, references: Sequence[ReferenceSet] = ()) -> Any:
+    """Return a ``great_expectations.ExpectationSuite`` for the contract; ``references`` are its
+    fields' references pinned to the referenced datasets' versions (:mod:`ingest.references`)."""
     import great_expectations as gx
 
     today = today or dt.date.today()
     expectations = [e for field in contract.fields for e in field_expectations(field, today)]
+    expectations += [reference_expectation(contract.field(p.column), p) for p in references]
     expectations += key_expectations(contract)
     return gx.ExpectationSuite(name=f"{contract.id}@{contract.version}", expectations=expectations)

@@ -12,6 +12,7 @@ GeoJSON geometry object), ``physicalType: geometry``, with custom properties ``g
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +52,43 @@ class OpenType(StrEnum):
     open = "无条件开放"
     conditional = "有条件开放"
     not_open = "不予开放"
+
+
+class Strength(StrEnum):
+    """What a failing cross-dataset reference does to a row."""
+
+    hard = "hard"  # the row is rejected
+    soft = "soft"  # the row is accepted; the miss is reported as a warning
+
+
+class Reference(BaseModel):
+    """A field's values must (hard) or should (soft) be keys of another dataset's current version.
+
+    Written the ODCS v3.1 way: a property-level ``relationships`` entry of ``type: foreignKey`` whose
+    ``to`` is a fully qualified reference into the other contract's file,
+    ``spatial.grids.yaml#/schema/grids/properties/grid_code``, with a custom property ``strength``
+    (``hard`` by default). See docs/contracts.md.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset: str
+    field: str
+    strength: Strength = Strength.hard
+
+    @property
+    def rule(self) -> str:
+        """The rule name rows are reported under, e.g. ``reference:spatial.grids.grid_code``."""
+        return f"reference:{self.dataset}.{self.field}"
+
+
+REFERENCE_TO = re.compile(
+    r"^(?P<dataset>[A-Za-z0-9_]+\.[A-Za-z0-9_]+)\.yaml#/?schema/(?P<table>[A-Za-z0-9_-]+)/properties/(?P<field>[A-Za-z0-9_-]+)$"
+)
+REFERENCE_HINT = (
+    "a reference is a relationship {type: foreignKey, to: DOMAIN.TABLE.yaml#/schema/TABLE/properties/FIELD} "
+    "with customProperties [{property: strength, value: hard|soft}]"
+)
 
 
 LOGICAL_TYPES = ("string", "integer", "number", "date", "timestamp", "boolean", "geometry")
@@ -95,6 +133,8 @@ class Field(BaseModel):
     """For geometry fields: the coordinate reference system (EPSG:4490, CGCS2000)."""
     geometry_type: str | None = None
     """For geometry fields: the GeoJSON geometry type (Point, Polygon, …)."""
+    references: Reference | None = None
+    """Another dataset's key this field's values must (hard) or should (soft) be one of."""
 
 
 class Department(BaseModel):
@@ -198,7 +238,24 @@ def _field(prop: Any, path: str) -> Field:
         filterable=bool(custom.get("filterable", False)),
         crs=custom.get("crs") if logical == "geometry" else None,
         geometry_type=custom.get("geometryType") if logical == "geometry" else None,
+        references=_reference(prop, path, name),
     )
+
+
+def _reference(prop: Any, path: str, name: str) -> Reference | None:
+    """The field's cross-dataset reference, from its one ``foreignKey`` relationship (if any)."""
+    found = [r for r in prop.relationships or [] if (r.type or "foreignKey") == "foreignKey"]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise ContractError(f"a field references one dataset at most; {REFERENCE_HINT}", path=path, field=name)
+    rel = found[0]
+    match = REFERENCE_TO.match(rel.to) if isinstance(rel.to, str) else None
+    if match is None:
+        raise ContractError(f"relationship to {rel.to!r} names no dataset; {REFERENCE_HINT}", path=path, field=name)
+    custom = _props(rel.customProperties)
+    strength = _enum(Strength, custom.get("strength", "hard"), "relationship strength", path)
+    return Reference(dataset=match["dataset"], field=match["field"], strength=strength)
 
 
 def _field_type(prop: Any, custom: dict[str, Any], path: str, name: str) -> str:
@@ -353,7 +410,33 @@ def load_all(folder: Path) -> list[Contract]:
     """Every contract in ``folder``, checked together: masked keys they share must hold across them."""
     contracts = [load(p) for p in sorted(folder.glob("*.yaml"))]
     disclosure.check_across(contracts)
+    check_references_across(contracts)
     return contracts
+
+
+def check_references_across(contracts: list[Contract]) -> None:
+    """Every cross-dataset reference names a dataset among ``contracts`` and a field of it that is unique."""
+    by_id = {c.id: c for c in contracts}
+    for c in contracts:
+        for f in c.fields:
+            ref = f.references
+            if ref is None:
+                continue
+            target = by_id.get(ref.dataset)
+            if target is None:
+                raise ContractError(f"references unknown dataset {ref.dataset!r}", path=c.path, field=f.name)
+            try:
+                key = target.field(ref.field)
+            except KeyError:
+                raise ContractError(
+                    f"references {ref.field!r}, which is not a field of {ref.dataset}", path=c.path, field=f.name
+                ) from None
+            if not (key.unique or target.primary_key == [key.name]):
+                raise ContractError(
+                    f"references {ref.dataset}.{ref.field}, which is not a unique key of {ref.dataset}",
+                    path=c.path,
+                    field=f.name,
+                )
 
 
 def find(folder: Path, dataset_id: str) -> Contract:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from contracts.model import Contract
 from ingest import quarantine
 from ingest.issues import HEADER_ROWS, Issue
 from ingest.read import iter_batches
+from ingest.references import ReferenceSet
 from ingest.standardize import arrow_schema, standardize
 from ingest.validate import row_keys, validate_with_result
 
@@ -28,6 +29,8 @@ class Checked:
     rows: int = 0
     accepted: int = 0
     issues: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    """Findings of soft rules (cross-dataset references): reported, their rows accepted."""
     bad: set[int] = field(default_factory=set)
     changes: Counter[tuple[str, str]] = field(default_factory=Counter)
     rejected: list[pa.Table] = field(default_factory=list)
@@ -73,8 +76,10 @@ def check_file(
     today: dt.date | None,
     batch_rows: int,
     progress: Progress | None = None,
+    references: Sequence[ReferenceSet] = (),
 ) -> Checked:
-    """Check every batch; accepted rows go to ``staged`` (Parquet), the rest are collected."""
+    """Check every batch; accepted rows go to ``staged`` (Parquet), the rest are collected.
+    ``references`` are pinned once for the whole file (:func:`ingest.references.resolve`)."""
     out = Checked()
     seen: dict[Any, int] = {}
     staged.parent.mkdir(parents=True, exist_ok=True)
@@ -94,9 +99,11 @@ def check_file(
             out.seconds["standardize"] += clock() - started
             started = clock()
             local = list(std.issues)
+            warned: list[Issue] = []
             if raw.table.num_rows:
-                found, result = validate_with_result(std.table, contract, today)
-                local += found
+                found, result = validate_with_result(std.table, contract, today, references)
+                warned = [replace(i, index=i.index + offset) for i in found if i.warning]
+                local += [i for i in found if not i.warning]
                 out.results.append((offset, result))
             issues = [replace(i, index=i.index + offset) for i in local]
             flagged = {(i.index, i.rule) for i in issues}
@@ -114,6 +121,8 @@ def check_file(
             out.rows += raw.table.num_rows
             out.accepted += accepted.num_rows
             out.issues += issues
+            rejected = set(bad_here)
+            out.warnings += [w for w in warned if w.index - offset not in rejected]  # a rejected row needs no warning
             out.bad |= {offset + i for i in bad_here}
             out.changes.update({(c.column, c.rule): c.count for c in std.changes})
             out.seconds["stage"] += clock() - started

@@ -186,15 +186,43 @@ def file_outcomes(returned: dict[str, list[Any]]) -> list[FileOutcome]:
     return [FileOutcome.model_validate(o) for o in [*found, *registered.values()]]
 
 
+def referenced(doc: dict[str, Any]) -> list[str]:
+    """Datasets the contract's fields reference (``relationships`` ``to: DATASET.yaml#/...``)."""
+    from contracts.model import REFERENCE_TO
+
+    found = []
+    for schema in doc.get("schema") or []:
+        for prop in schema.get("properties") or []:
+            for rel in prop.get("relationships") or []:
+                match = REFERENCE_TO.match(str(rel.get("to", "")))
+                if match and match["dataset"] != doc.get("id"):
+                    found.append(match["dataset"])
+    return found
+
+
 def run_order(docs: list[dict[str, Any]]) -> list[str]:
-    """Dataset ids with every derived dataset after its inputs (for running without a scheduler)."""
+    """Dataset ids with every derived dataset after its inputs and every dataset after the datasets
+    its fields reference, so their checks see a current version (for running without a scheduler).
+
+    Departments' datasets come first, then derived ones round by round; a dataset that references
+    another moves just behind it."""
     ids = {d["id"]: derived_from(d) for d in docs}
-    done: list[str] = []
-    while len(done) < len(ids):
-        ready = [i for i, deps in sorted(ids.items()) if i not in done and all(d in done or d not in ids for d in deps)]
+    rounds: list[str] = []
+    while len(rounds) < len(ids):
+        ready = [
+            i for i, deps in sorted(ids.items()) if i not in rounds and all(d in rounds or d not in ids for d in deps)
+        ]
         if not ready:
-            raise ValueError(f"derived datasets form a cycle: {sorted(set(ids) - set(done))}")
-        done += ready
+            raise ValueError(f"derived datasets form a cycle: {sorted(set(ids) - set(rounds))}")
+        rounds += ready
+    needs = {d["id"]: ids[d["id"]] + referenced(d) for d in docs}
+    done: list[str] = []
+    while rounds:
+        first = next((i for i in rounds if all(d in done or d not in needs for d in needs[i])), None)
+        if first is None:
+            raise ValueError(f"references form a cycle: {sorted(rounds)}")
+        done.append(first)
+        rounds.remove(first)
     return done
 
 

@@ -15,13 +15,15 @@ class Issue:
     rule: str
     value: str | None
     message: str
+    warning: bool = False
+    """A soft rule's finding: reported, the row is kept."""
 
     @property
     def row(self) -> int:
         return self.index + HEADER_ROWS + 1
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, **{k: v for k, v in asdict(self).items() if k != "index"}}
+        return {"row": self.row, **{k: v for k, v in asdict(self).items() if k not in ("index", "warning")}}
 
 
 @dataclass(frozen=True)

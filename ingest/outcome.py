@@ -56,6 +56,12 @@ class FileOutcome(BaseModel):
     encoding: str | None = None
     format: str | None = None
     issues_by_rule: dict[str, int] = Field(default_factory=dict)
+    warnings_by_rule: dict[str, int] = Field(default_factory=dict)
+    """Findings of soft rules (cross-dataset references), by rule: reported, their rows accepted."""
+    warnings: list[str] = Field(default_factory=list)
+    """File-level warnings, e.g. a soft reference not checked because its dataset has no version yet."""
+    references: dict[str, int] = Field(default_factory=dict)
+    """The version of each referenced dataset the file was checked against."""
     changes: list[Change] = Field(default_factory=list)
     ignored_columns: list[str] = Field(default_factory=list)
     checked_at: dt.datetime | None = None
@@ -86,7 +92,16 @@ class FileOutcome(BaseModel):
         """What a catalogue version keeps of the check."""
         return self.model_dump(
             mode="json",
-            include={"rows_read", "rows_accepted", "rows_rejected", "issues_by_rule", "changes", "validation"},
+            include={
+                "rows_read",
+                "rows_accepted",
+                "rows_rejected",
+                "issues_by_rule",
+                "warnings_by_rule",
+                "references",
+                "changes",
+                "validation",
+            },
             exclude_none=True,
         )
 
@@ -105,11 +120,18 @@ class FileOutcome(BaseModel):
         if self.status is FileStatus.duplicate:
             return f"{self.file}: nothing new (already received; its rows were handled then)"
         counts = f"{self.rows_read} read, {self.rows_accepted} accepted, {self.rows_rejected} rejected"
+        warned = sum(self.warnings_by_rule.values())
+        counts += f", {warned} warnings" if warned else ""
         if self.status is FileStatus.published:
             line = f"{self.file}: published as version {self.version}: {counts}"
         elif self.status is FileStatus.rejected:
             line = f"{self.file}: rejected whole: {self.reason}"
         else:
             line = f"{self.file}: {self.outcome}: {counts}"
-        reported = self.rows_rejected or self.status is FileStatus.rejected or any((self.unmatched or {}).values())
+        reported = (
+            self.rows_rejected
+            or self.warnings_by_rule
+            or self.status is FileStatus.rejected
+            or any((self.unmatched or {}).values())
+        )
         return line + (f" → report {self.report_dir}" if self.report_dir and reported else "")

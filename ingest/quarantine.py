@@ -2,7 +2,8 @@
 
 A report folder holds the original file byte-for-byte, ``rejects.csv`` (row, column, rule,
 value, message; UTF-8 with BOM so spreadsheet programs show Chinese correctly), the rejected
-records as they were read, and ``report.json``: the file's :class:`~ingest.outcome.FileOutcome`.
+records as they were read, ``warnings.csv`` (same columns) for findings of soft rules on rows that
+were accepted, and ``report.json``: the file's :class:`~ingest.outcome.FileOutcome`.
 """
 
 from __future__ import annotations
@@ -40,24 +41,32 @@ def write(
     issues: list[Issue],
     rejected_rows: pa.Table | None,
     summary: FileOutcome,
+    warnings: list[Issue] | None = None,
 ) -> Report:
+    """Write the report; ``warnings`` (soft rules' findings on accepted rows) go to ``warnings.csv``."""
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / original.name
     if not kept.exists():
         shutil.copy2(original, kept)
         kept.chmod(0o600)  # copy2 keeps the dropped file's mode; the quarantined copy is owner-only
     rejects = folder / "rejects.csv"
-    with rejects.open("w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(REPORT_COLUMNS)
-        for issue in sorted(issues, key=lambda i: (i.index, i.column, i.rule)):
-            d = issue.as_dict()
-            out.writerow([d[c] for c in REPORT_COLUMNS])
+    _write_issues(rejects, issues)
+    if warnings:
+        _write_issues(folder / "warnings.csv", warnings)
     if rejected_rows is not None and rejected_rows.num_rows:
         pacsv.write_csv(rejected_rows, folder / "rejected_rows.csv")
     report = json.dumps(summary.dump(), ensure_ascii=False, indent=2)
     (folder / "report.json").write_text(report, encoding="utf-8")
     return Report(folder, rejects, summary)
+
+
+def _write_issues(path: Path, issues: list[Issue]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(REPORT_COLUMNS)
+        for issue in sorted(issues, key=lambda i: (i.index, i.column, i.rule)):
+            d = issue.as_dict()
+            out.writerow([d[c] for c in REPORT_COLUMNS])
 
 
 def with_row_numbers(raw: pa.Table, indices: list[int], offset: int = 0) -> pa.Table:

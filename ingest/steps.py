@@ -26,7 +26,7 @@ from contracts.model import Contract
 from exchange import subscriptions
 from hub.errors import InputError
 from hub.settings import Settings, get_settings
-from ingest import quarantine
+from ingest import quarantine, references
 from ingest.batches import check_file
 from ingest.issues import Issue
 from ingest.outcome import Change, FileOutcome, FileStatus
@@ -140,6 +140,7 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
     settings = settings or get_settings()
     contract = _contract(dataset, settings)
     path = Path(file)
+    pinned = references.resolve(contract, settings.serving_dir)
     sha = sha256_of(path)
     _archive(settings, dataset, path, sha)
     with db.session(settings.db_url) as s:
@@ -152,7 +153,13 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
     try:
         with FileProgress(f"{dataset} {path.name}") as progress:
             checked = check_file(
-                path, contract, staged, today=today, batch_rows=settings.batch_rows, progress=progress.update
+                path,
+                contract,
+                staged,
+                today=today,
+                batch_rows=settings.batch_rows,
+                progress=progress.update,
+                references=pinned.sets,
             )
     except InputError as exc:
         staged.unlink(missing_ok=True)
@@ -169,6 +176,9 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         rows_accepted=checked.accepted,
         rows_rejected=len(bad),
         issues_by_rule=dict(Counter(i.rule for i in issues)),
+        warnings_by_rule=dict(Counter(i.rule for i in checked.warnings)),
+        warnings=pinned.warnings,
+        references=pinned.versions(),
         changes=[Change(column=c, rule=r, count=n) for (c, r), n in checked.changes.items()],
         ignored_columns=checked.ignored_columns,
         checked_at=dt.datetime.now(dt.UTC),
@@ -191,11 +201,18 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         started = time.perf_counter()
         kept = keep_validation(settings, contract, outcome, checked.results)
         outcome = outcome.model_copy(update={"validation": kept}).timed("data_docs", time.perf_counter() - started)
-    if bad or outcome.status is FileStatus.rejected:
+    if bad or checked.warnings or outcome.status is FileStatus.rejected:
         started = time.perf_counter()
         folder = quarantine.report_folder(settings.quarantine_dir, dataset, path.name, sha)
         outcome = outcome.model_copy(update={"report_dir": str(folder)})
-        quarantine.write(folder, original=path, issues=issues, rejected_rows=checked.rejected_rows(), summary=outcome)
+        quarantine.write(
+            folder,
+            original=path,
+            issues=issues,
+            rejected_rows=checked.rejected_rows(),
+            summary=outcome,
+            warnings=checked.warnings,
+        )
         outcome = outcome.timed("quarantine", time.perf_counter() - started)
     if outcome.status is FileStatus.validated:
         stage_outcome(settings, outcome)

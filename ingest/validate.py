@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow as pa
 from contracts.compiler import compile_suite
 from contracts.model import Contract
 from ingest.issues import HEADER_ROWS, Issue
+from ingest.references import ReferenceSet
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -71,6 +72,10 @@ def _message(rule: str, meta: dict[str, Any], value: str | None, kept_row: int |
         return f"does not agree with {meta['id_column']} {id_value!r}"
     if rule == "pattern":
         return f"{value!r} does not match the required pattern"
+    if rule.startswith("reference:"):
+        where = f"{meta['dataset']} version {meta['dataset_version']}"
+        found = f"{value!r} is not a {meta['referenced_key']} of {where}"
+        return found + (" (reported; the row is kept)" if meta.get("strength") == "soft" else "")
     return f"fails rule {rule}"
 
 
@@ -108,19 +113,25 @@ def issues_from_results(results: Iterable[Any], table: pa.Table) -> list[Issue]:
             kept = first[keys[i]] + HEADER_ROWS + 1 if rule == "unique" else None
             text = _as_text(v)
             message = _message(rule, meta, text, kept, ids[n] if ids else None)
-            issues.append(Issue(i, column, rule, text, message))
+            issues.append(Issue(i, column, rule, text, message, warning=meta.get("strength") == "soft"))
     return issues
 
 
-def validate(table: pa.Table, contract: Contract, today: dt.date | None = None) -> list[Issue]:
+def validate(
+    table: pa.Table, contract: Contract, today: dt.date | None = None, references: Sequence[ReferenceSet] = ()
+) -> list[Issue]:
     """Row-level issues of the table against the contract (empty when everything passes)."""
-    return validate_with_result(table, contract, today)[0]
+    return validate_with_result(table, contract, today, references)[0]
 
 
-def validate_with_result(table: pa.Table, contract: Contract, today: dt.date | None = None) -> tuple[list[Issue], Any]:
+def validate_with_result(
+    table: pa.Table, contract: Contract, today: dt.date | None = None, references: Sequence[ReferenceSet] = ()
+) -> tuple[list[Issue], Any]:
     """The row-level issues and GX's own ``ExpectationSuiteValidationResult`` they came from
-    (kept as the validation's record and rendered as Data Docs: :mod:`quality`)."""
-    suite = compile_suite(contract, today)
+    (kept as the validation's record and rendered as Data Docs: :mod:`quality`). ``references``
+    pin the fields' cross-dataset references to versions (:func:`ingest.references.resolve`);
+    issues of soft references are warnings."""
+    suite = compile_suite(contract, today, references)
     frame = table.to_pandas(date_as_object=False)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     with warnings.catch_warnings():

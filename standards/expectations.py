@@ -10,9 +10,12 @@ column, so GX fills ``unexpected_index_list`` with the failing rows.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Optional
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from great_expectations.compatibility import pydantic
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
@@ -83,6 +86,23 @@ class ColumnValuesInCodeTable(ColumnMapMetricProvider):
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, code_table: str, table_version: str | None = None, **kwargs: Any) -> pd.Series:
         return _series(codes.in_table_mask(column, code_table, table_version), column)
+
+
+class ColumnValuesInDataset(ColumnMapMetricProvider):
+    """Values that are keys of another dataset's version: an Arrow hash lookup (``is_in``) of the
+    batch's column against the key set read once from the version's serving copy."""
+
+    condition_metric_name = "column_values.standards_in_dataset"
+    condition_value_keys = ("serving_copy", "key")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, serving_copy: str, key: str, **kwargs: Any) -> pd.Series:
+        from warehouse.serving import key_values
+
+        keys = key_values(Path(serving_copy), key)
+        values = pc.cast(pa.array(column.to_numpy(dtype=object), from_pandas=True), pa.string())
+        found = pc.fill_null(pc.is_in(values, value_set=keys), False)
+        return _series(found.to_numpy(zero_copy_only=False), column)
 
 
 class ColumnPairIdNumberAgreesWithBirthDate(ColumnPairMapMetricProvider):
@@ -215,6 +235,25 @@ class ExpectColumnValuesToBeInCodeTable(ColumnMapExpectation):
     def _known_table(cls, table: str) -> str:
         tables.versions(table)  # raises UnknownStandard
         return table
+
+
+class ExpectColumnValuesToExistInDataset(ColumnMapExpectation):
+    """Expect column values to be keys (``key``) of another hub dataset's version (nulls ignored).
+
+    ``dataset``, ``dataset_version`` and ``snapshot_id`` name the version checked against, so GX's
+    result records it; ``serving_copy`` is that version's DuckDB copy, whose key column is read once
+    per process. Built by the contract compiler from a field's reference (``contracts.model.Reference``).
+    """
+
+    dataset: str
+    key: str
+    dataset_version: int
+    snapshot_id: int
+    serving_copy: str
+
+    map_metric = "column_values.standards_in_dataset"
+    success_keys = ("serving_copy", "key", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = {"tags": ["references"], "contributors": ["basedata-hub"]}
 
 
 IgnoreRowIf = Literal["both_values_are_missing", "either_value_is_missing", "neither"]

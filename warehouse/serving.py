@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -147,6 +148,25 @@ def current(serving_dir: Path, dataset: str) -> ServingVersion:
         raise NotFound(f"dataset {dataset} has no published version yet") from None
     path = pointer.with_name(info["file"])
     return ServingVersion(dataset, info["snapshot_id"], info["version"], path, info["rows"])
+
+
+@lru_cache(maxsize=16)
+def _keys(path: Path, column: str, stamp: int) -> pa.Array:
+    con = duck.connect(path, read_only=True, extensions=())
+    try:
+        col = quote(column)
+        query = f"SELECT DISTINCT CAST({col} AS VARCHAR) AS k FROM {TABLE} WHERE {col} IS NOT NULL"
+        return con.execute(query).fetch_arrow_table().column("k").combine_chunks()
+    finally:
+        con.close()
+
+
+def key_values(path: Path, column: str) -> pa.Array:
+    """The distinct values of ``column`` in a serving copy, as text (for cross-dataset references).
+
+    Read once per copy and process: a copy never changes once written (its file name is its snapshot).
+    """
+    return _keys(path, column, path.stat().st_mtime_ns)
 
 
 class Store:
