@@ -56,6 +56,8 @@ class FileOutcome(BaseModel):
     encoding: str | None = None
     format: str | None = None
     issues_by_rule: dict[str, int] = Field(default_factory=dict)
+    issues_by_column: dict[str, int] = Field(default_factory=dict)
+    """Row-level issues by the column they are in (``issues_by_rule`` counts the same issues by rule)."""
     changes: list[Change] = Field(default_factory=list)
     ignored_columns: list[str] = Field(default_factory=list)
     checked_at: dt.datetime | None = None
@@ -86,7 +88,15 @@ class FileOutcome(BaseModel):
         """What a catalogue version keeps of the check."""
         return self.model_dump(
             mode="json",
-            include={"rows_read", "rows_accepted", "rows_rejected", "issues_by_rule", "changes", "validation"},
+            include={
+                "rows_read",
+                "rows_accepted",
+                "rows_rejected",
+                "issues_by_rule",
+                "issues_by_column",
+                "changes",
+                "validation",
+            },
             exclude_none=True,
         )
 
