@@ -236,3 +236,9 @@ def test_hub_quality_dataset_prints_the_same(hub: tuple) -> None:
     assert body["late"] is True and [v["version"] for v in body["versions"]] == [3, 2, 1]
     assert late.exit_code == 0 and DATASET in late.output and "LATE" in late.output
     assert unknown.exit_code == 1 and unknown.output.startswith("error: dataset 'no.such_dataset' not found")
+
+
+def test_metrics_carry_the_late_flag(hub: tuple) -> None:
+    url, keys, _, _ = hub
+    text = httpx.get(f"{url}/metrics", headers={"X-API-Key": keys["steward"]}).text
+    assert f'hub_dataset_late{{dataset="{DATASET}"}} 1.0' in text
