@@ -242,3 +242,14 @@ def test_metrics_carry_the_late_flag(hub: tuple) -> None:
     url, keys, _, _ = hub
     text = httpx.get(f"{url}/metrics", headers={"X-API-Key": keys["steward"]}).text
     assert f'hub_dataset_late{{dataset="{DATASET}"}} 1.0' in text
+
+
+def test_the_documented_rules_are_the_code() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "stewardship.md").read_text(encoding="utf-8")
+    for frequency, due in history.DUE.items():
+        assert f"| {frequency} | {due.days} day" in text, frequency
+    weights = history.WEIGHTS
+    assert f"{weights['acceptance']:.0f} × acceptance + {weights['completeness']:.0f} × completeness" in text
+    assert f"+ {weights['freshness']:.0f} × freshness" in text
+    assert f"min({history.MAX_DISPUTE_POINTS:.0f}, {history.OPEN_DISPUTE_POINTS:.0f} × open disputes" in text
+    assert f"newest {history.SCORE_PERIODS} settled periods" in text and f"newest {history.MAX_PERIODS} are" in text
