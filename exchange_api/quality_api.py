@@ -93,6 +93,7 @@ def dataset_quality(
     ref: str,
     caller: ApiClient | None = Depends(optional_client),
     s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """Per version (newest first): rows read, accepted and rejected, issues by rule and by column,
     completeness per field; freshness against the contract's update frequency (periods on time,
@@ -101,6 +102,7 @@ def dataset_quality(
     ds = service.dataset(s, ref)
     if not permissions.can_read(caller, ds):
         raise NotAuthorized(f"dataset {ref!r} is not open: send an API key to read its metadata")
+    history.fill_completeness(settings, ds)
     return JSONResponse(history.dataset_quality(ds).model_dump(mode="json"))
 
 

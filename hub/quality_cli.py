@@ -51,7 +51,9 @@ def show_command(
     db.migrate(settings.db_url)
     with db.session(settings.db_url) as s:
         if dataset:
-            found = history.dataset_quality(service.dataset(s, dataset))
+            ds = service.dataset(s, dataset)
+            history.fill_completeness(settings, ds)
+            found = history.dataset_quality(ds)
             if as_json:
                 typer.echo(orjson.dumps(found.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
                 return

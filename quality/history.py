@@ -28,6 +28,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from catalog.models import Dataset, Version, aware, utcnow
+from hub.settings import Settings
 
 LOCAL = dt.timezone(dt.timedelta(hours=8), "CST")
 """Beijing time: the district's periods are its calendar's."""
@@ -216,6 +217,33 @@ def completeness(table: pa.Table) -> dict[str, float]:
     so this reads no data."""
     rows = table.num_rows
     return {name: round(1.0 - table.column(name).null_count / rows, 6) if rows else 1.0 for name in table.column_names}
+
+
+def fill_completeness(settings: Settings, ds: Dataset) -> int:
+    """Measure and keep the completeness of versions registered before it was measured at register
+    time (read back from their Iceberg snapshot, once); returns how many were filled. A version whose
+    snapshot or contract is gone stays unmeasured."""
+    from contracts import model
+    from hub.errors import HubError
+    from warehouse import tables
+
+    missing = [v for v in ds.versions if "completeness" not in (v.quality or {})]
+    if not missing:
+        return 0
+    try:
+        contract = model.find(settings.contracts_dir, ds.key)
+        cat = tables.catalog(settings.warehouse_dir)
+    except HubError:
+        return 0
+    filled = 0
+    for version in missing:
+        try:
+            measured = completeness(tables.read(cat, contract, version.snapshot_id))
+        except HubError:
+            continue
+        version.quality = {**(version.quality or {}), "completeness": measured}
+        filled += 1
+    return filled
 
 
 class VersionQuality(BaseModel):

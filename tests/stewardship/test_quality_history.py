@@ -253,3 +253,18 @@ def test_the_documented_rules_are_the_code() -> None:
     assert f"+ {weights['freshness']:.0f} × freshness" in text
     assert f"min({history.MAX_DISPUTE_POINTS:.0f}, {history.OPEN_DISPUTE_POINTS:.0f} × open disputes" in text
     assert f"newest {history.SCORE_PERIODS} settled periods" in text and f"newest {history.MAX_PERIODS} are" in text
+
+
+def test_a_version_registered_without_completeness_is_measured_once_on_demand(hub: tuple) -> None:
+    url, keys, settings, truth = hub
+    with db.session(settings.db_url) as s:
+        ds = service.dataset(s, DATASET)
+        first = next(v for v in ds.versions if v.number == 1)
+        first.quality = {k: v for k, v in first.quality.items() if k != "completeness"}
+    got = httpx.get(f"{url}/api/v1/datasets/population-residents/quality", headers={"X-API-Key": keys["steward"]})
+    v1 = next(v for v in got.json()["versions"] if v["version"] == 1)
+    people = truth["people"]
+    assert v1["completeness"]["phone"] == pytest.approx(sum(1 for r in people if r["phone"]) / len(people), abs=1e-6)
+    with db.session(settings.db_url) as s:
+        kept = next(v for v in service.dataset(s, DATASET).versions if v.number == 1)
+        assert kept.quality["completeness"] == v1["completeness"], "kept for the next reader"
