@@ -244,10 +244,11 @@ def write_chart(report: Ratios, path: Path) -> Path:
     ax.set_xticks(list(xs))
     labels = [_label(d, family is not None) for d in rows]
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8, **({"fontfamily": family} if family else {}))
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 122)  # room above 100 % for the legend
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("% of base datasets")
     ax.set_title(f"Collection and sharing ratios, {report.month}")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper right", ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, format="png")
     return path
