@@ -8,22 +8,32 @@
 
 Other callers get 403 (401 without a key), whatever the dataset's sharing type: the results name
 rejected rows and values, which are the department's business and the stewards'.
+
+* ``GET /api/v1/datasets/{ref}/quality``: the quality history per version (counts, issues by rule
+  and column, completeness), freshness and score (``quality/history.py``). It holds counts, no
+  records or values, so it follows the catalogue's metadata visibility: anyone for a public
+  dataset, any identified caller for a private one.
+* ``GET /api/v1/reports/ratios?month=YYYY-MM``: the platform ratios (``stewardship/ratios.py``),
+  for data stewards.
 """
 
 from __future__ import annotations
 
 import mimetypes
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
 from catalog import permissions, service
 from catalog.models import ApiClient, Dataset
-from exchange_api.deps import get_session, get_settings, require_client
-from hub.errors import Forbidden, NotFound
+from contracts import model
+from exchange_api.deps import get_session, get_settings, optional_client, require_client
+from exchange_api.responses import JSONResponse
+from hub.errors import Forbidden, NotAuthorized, NotFound
 from hub.settings import Settings
-from quality import docs, results
+from quality import docs, history, results
+from stewardship import ratios
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 
@@ -76,3 +86,35 @@ def data_docs(
     path = docs.resolve(settings, ds.key, page)
     media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media, headers={"Content-Security-Policy": DOCS_CSP})
+
+
+@router.get("/datasets/{ref}/quality", summary="Quality history, freshness and score of a dataset")
+def dataset_quality(
+    ref: str,
+    caller: ApiClient | None = Depends(optional_client),
+    s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> JSONResponse:
+    """Per version (newest first): rows read, accepted and rejected, issues by rule and by column,
+    completeness per field; freshness against the contract's update frequency (periods on time,
+    late, missing; ``late`` flags the dataset); the quality score and its formula. Counts only:
+    readable by whoever may read the dataset's catalogue entry."""
+    ds = service.dataset(s, ref)
+    if not permissions.can_read(caller, ds):
+        raise NotAuthorized(f"dataset {ref!r} is not open: send an API key to read its metadata")
+    history.fill_completeness(settings, ds)
+    return JSONResponse(history.dataset_quality(ds).model_dump(mode="json"))
+
+
+@router.get("/reports/ratios", summary="Platform ratios per department (stewards)")
+def ratios_report(
+    month: str | None = Query(None, description="YYYY-MM; default: the current month, so far"),
+    caller: ApiClient = Depends(require_client),
+    s: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> JSONResponse:
+    """Collection and sharing ratios per department and overall against the 80 % target, with each
+    base dataset's standing; ``hub report ratios`` writes the same as CSV and a chart."""
+    permissions.require_steward(caller, "read the platform ratios")
+    report = ratios.ratios(s, month, contracts=model.load_all(settings.contracts_dir))
+    return JSONResponse(report.model_dump(mode="json"))

@@ -31,6 +31,7 @@ from exchange_api.responses import JSONResponse
 from hub import limits
 from hub.errors import InputError
 from hub.settings import Settings
+from quality import history
 from warehouse.serving import Store
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
@@ -50,6 +51,7 @@ def _summary(ds: Dataset, base_url: str = "") -> dict[str, Any]:
         "open_type": ds.open_type,
         "update_frequency": ds.update_frequency,
         "latest_version": version_dict(latest, base_url) if latest else None,
+        "late": history.freshness(ds).late,
     }
 
 

@@ -148,6 +148,15 @@ def _mount_quality() -> None:
 _mount_quality()
 
 
+def _mount_report() -> None:
+    from hub.report_cli import app as report_app
+
+    app.add_typer(report_app, name="report")
+
+
+_mount_report()
+
+
 def _mount_airflow() -> None:
     from hub.airflow_cli import airflow_config
 

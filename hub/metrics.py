@@ -6,7 +6,8 @@
   the CKAN datastore all count, and nothing else does.
 - The catalogue's state, read from the metadata database at each scrape (so every API process
   and the Airflow workers that ingest agree): files received by dataset and outcome, the newest
-  version and its rows, webhook deliveries by status.
+  version and its rows, webhook deliveries by status, and ``hub_dataset_late{dataset}`` (1 when
+  the dataset is late against its update frequency: :func:`quality.history.freshness`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,13 @@ class CatalogueCollector(Collector):
         )
         rows = GaugeMetricFamily("hub_dataset_rows", "Rows of each dataset's newest version.", labels=["dataset"])
         deliveries = GaugeMetricFamily("hub_webhook_deliveries", "Webhook deliveries by status.", labels=["status"])
+        late = GaugeMetricFamily(
+            "hub_dataset_late",
+            "1 when the dataset is late against its contract's update frequency.",
+            labels=["dataset"],
+        )
         from exchange.subscriptions import Delivery
+        from quality import history
 
         with db.session(self.db_url) as s:
             counted = select(IngestedFile.dataset_key, IngestedFile.status, func.count()).group_by(
@@ -78,4 +85,6 @@ class CatalogueCollector(Collector):
                 rows.add_metric([dataset], count)
             for status, n in s.execute(select(Delivery.status, func.count()).group_by(Delivery.status)):
                 deliveries.add_metric([status], n)
-        yield from (files, version, rows, deliveries)
+            for ds in s.scalars(select(Dataset).where(Dataset.state == "active")):
+                late.add_metric([ds.key], 1 if history.freshness(ds).late else 0)
+        yield from (files, version, rows, deliveries, late)

@@ -137,6 +137,7 @@ def build(dataset: str, settings: Settings | None = None, today: dt.date | None 
         rows_accepted=accepted.num_rows,
         rows_rejected=len(bad),
         issues_by_rule=dict(Counter(i.rule for i in issues)),
+        issues_by_column=dict(Counter(i.column for i in issues)),
         unmatched=unmatched,
         lineage=inputs,
         report_dir=report_dir,

@@ -62,6 +62,8 @@ class FileOutcome(BaseModel):
     """File-level warnings, e.g. a soft reference not checked because its dataset has no version yet."""
     references: dict[str, int] = Field(default_factory=dict)
     """The version of each referenced dataset the file was checked against."""
+    issues_by_column: dict[str, int] = Field(default_factory=dict)
+    """Row-level issues by the column they are in (``issues_by_rule`` counts the same issues by rule)."""
     changes: list[Change] = Field(default_factory=list)
     ignored_columns: list[str] = Field(default_factory=list)
     checked_at: dt.datetime | None = None
@@ -99,6 +101,7 @@ class FileOutcome(BaseModel):
                 "issues_by_rule",
                 "warnings_by_rule",
                 "references",
+                "issues_by_column",
                 "changes",
                 "validation",
             },

@@ -31,6 +31,7 @@ from ingest.batches import check_file
 from ingest.issues import Issue
 from ingest.outcome import Change, FileOutcome, FileStatus
 from ingest.progress import FileProgress
+from quality import history
 from quality import keep as keep_validation
 from warehouse import serving, tables
 
@@ -179,6 +180,7 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         warnings_by_rule=dict(Counter(i.rule for i in checked.warnings)),
         warnings=pinned.warnings,
         references=pinned.versions(),
+        issues_by_column=dict(Counter(i.column for i in issues)),
         changes=[Change(column=c, rule=r, count=n) for (c, r), n in checked.changes.items()],
         ignored_columns=checked.ignored_columns,
         checked_at=dt.datetime.now(dt.UTC),
@@ -276,8 +278,10 @@ def register(
             version=number,
             keep=settings.serving_versions_kept,
         )
+        measured = history.completeness(data)
         del data
-        quality = item.quality() | ({"unmatched": item.unmatched} if item.unmatched is not None else {})
+        quality = item.quality() | {"completeness": measured}
+        quality |= {"unmatched": item.unmatched} if item.unmatched is not None else {}
         with db.session(settings.db_url) as s:
             version = service.record_version(
                 s,

@@ -94,9 +94,11 @@ METADATA_ROUTES = {
     ("GET", "/group/{name}"),
     ("GET", "/licence/{licence_id}"),
     ("GET", "/ns/catalogue"),
+    ("GET", "/api/v1/datasets/{ref}/quality"),
 }
-"""Catalogue metadata (DCAT and the hub URIs it mints, the dataset list): no records; private datasets
-follow the catalogue's visibility (tests/exchange_api/test_dcat_ap.py)."""
+"""Catalogue metadata (DCAT and the hub URIs it mints, the dataset list, the quality history's counts):
+no records; private datasets follow the catalogue's visibility (tests/exchange_api/test_dcat_ap.py,
+tests/stewardship/test_quality_history.py)."""
 FILE_ROUTES = {("GET", "/dataset/{dataset_id}/resource/{resource_id}/download/{filename}")}
 """Files of catalogue-only datasets: sharing rule and audit shown in tests/security/test_uploads.py and
 tests/access/test_exchange_flow.py."""
@@ -126,6 +128,8 @@ DATA_ACTIONS = {"datastore_search"}
 SQL_ROUTES = {("GET", "/api/v1/sql"), ("POST", "/api/v1/sql")}
 OPS_ROUTES = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
 """Probes name no dataset; metrics (counts by dataset id) are stewards' (tests/exchange_api/test_ops.py)."""
+REPORT_ROUTES = {("GET", "/api/v1/reports/ratios")}
+"""The platform ratios: counts per department, for stewards (tests/stewardship/test_ratios.py)."""
 """Analysts' SQL: each dataset a query names passes policy_for (test_sql_reads_what_each_caller_may_read)."""
 
 
@@ -180,7 +184,7 @@ def test_the_matrix_covers_every_data_route_and_action() -> None:
     assert dataset_routes == DATA_ROUTES | QUALITY_ROUTES | metadata, "a new route reads a dataset"
     every = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
     known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES | OPS_ROUTES
-    known |= QUALITY_ROUTES
+    known |= QUALITY_ROUTES | REPORT_ROUTES
     assert every == known, f"classify the new route(s) and cover them here: {sorted(every - known)}"
     assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
 
