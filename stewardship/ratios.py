@@ -243,7 +243,9 @@ def write_chart(report: Ratios, path: Path) -> Path:
     ax.axhline(100 * report.target, color="red", linestyle="--", linewidth=1, label=f"target {report.target:.0%}")
     ax.set_xticks(list(xs))
     labels = [_label(d, family is not None) for d in rows]
-    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8, **({"fontfamily": family} if family else {}))
+    for tick in ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8):
+        if family:
+            tick.set_fontfamily(family)
     ax.set_ylim(0, 122)  # room above 100 % for the legend
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("% of base datasets")
