@@ -1,0 +1,1 @@
+"""Data stewardship: contract lifecycle, change classification, disputes, quality and ratios."""
