@@ -10,6 +10,7 @@ dispute read a record's value: both are audited.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -129,6 +130,21 @@ def _release(
     gate.release(s, settings, caller, policy, event)
 
 
+def value_changed(
+    settings: Settings, store: Store, contract: Contract, ds: Dataset, dispute: Dispute
+) -> Callable[[int, int], bool]:
+    """Compares the disputed field of the disputed record in two versions (its stored values)."""
+
+    def changed(old: int, new: int) -> bool:
+        before, after = (versions.resolve(ds, str(n)) for n in (old, new))
+        values = [
+            lookup.stored(settings, store, contract, at, dispute.field, dispute.locator) for at in (before, after)
+        ]
+        return values[0] != values[1]
+
+    return changed
+
+
 def _reading(s: Session, caller: ApiClient, ds: Dataset, contract: Contract, field: str) -> tuple[Policy, Column]:
     policy = policy_for(caller, ds, contract, grants.active(s, caller, contract.id))
     return policy, policy.column(field, rule="field")
@@ -245,13 +261,7 @@ def answer_dispute(
     else:
         if body.version is None:
             raise BadParameter("a correction names the version that carries it", column="version")
-        contract = contracts.get(ds.key)
-
-        def changed(old: int, new: int) -> bool:
-            before, after = (versions.resolve(ds, str(n)) for n in (old, new))
-            where = (lookup.stored(settings, store, contract, at, found.field, found.locator) for at in (before, after))
-            return next(where) != next(where)
-
+        changed = value_changed(settings, store, contracts.get(ds.key), ds, found)
         disputes.correct(s, found, caller, ds, body.version, changed=changed, now=now)
     s.commit()
     return JSONResponse(dispute_dict(s, found, caller, now) | {"events": [event_dict(e) for e in found.events]})

@@ -148,6 +148,15 @@ def _mount_quality() -> None:
 _mount_quality()
 
 
+def _mount_disputes() -> None:
+    from hub.disputes_cli import app as disputes_app
+
+    app.add_typer(disputes_app, name="disputes")
+
+
+_mount_disputes()
+
+
 def _mount_airflow() -> None:
     from hub.airflow_cli import airflow_config
 

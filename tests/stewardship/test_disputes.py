@@ -258,3 +258,39 @@ def test_the_contract_sets_the_deadline() -> None:
     assert model.parse(text.replace(line, line + "  - {property: disputeDays, value: 3}\n")).dispute_days == 3
     with pytest.raises(ContractError, match="disputeDays"):
         model.parse(text.replace(line, line + "  - {property: disputeDays, value: soon}\n"))
+
+
+def test_the_command_line_works_the_queue_as_a_client(hub: Hub) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from hub.settings import get_settings
+
+    hub.clock.now = FRIDAY
+    made = hub.file("consumer", 8).json()
+    second = hub.file("consumer", 9).json()
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUB_HOME", str(hub.settings.resolved_home))
+        mp.delenv("HUB_DATABASE_URL", raising=False)
+        get_settings.cache_clear()
+        try:
+            provider = ["--queue", "provider", "--status", "open", "--as", "police"]
+            queue = runner.invoke(app, ["disputes", "list", *provider])
+            assert queue.exit_code == 0 and made["id"] in queue.output, queue.output
+            civil = runner.invoke(app, ["disputes", "list", "--queue", "provider", "--as", "civil"])
+            assert made["id"] not in civil.output
+            hidden = runner.invoke(app, ["disputes", "show", made["id"], "--as", "civil"])
+            assert hidden.exit_code == 1 and f"error: dispute {made['id']} not found" in hidden.output
+            both = runner.invoke(app, ["disputes", "answer", made["id"], "--as", "police"])
+            assert both.exit_code == 1 and "--version N (corrected) or --reason TEXT" in both.output
+            done = runner.invoke(app, ["disputes", "answer", made["id"], "--reason", "核对无误", "--as", "police"])
+            assert done.exit_code == 0 and done.output.strip() == f"rejected: {made['id']}", done.output
+            gone = runner.invoke(app, ["disputes", "withdraw", second["id"], "--as", "consumer"])
+            assert gone.exit_code == 0, gone.output
+            shown = runner.invoke(app, ["disputes", "show", made["id"]])
+            assert "reject   by police (provider) → rejected reason=核对无误" in shown.output, shown.output
+            again = runner.invoke(app, ["disputes", "withdraw", made["id"], "--as", "consumer"])
+            assert again.exit_code == 1 and "is rejected" in again.output
+        finally:
+            get_settings.cache_clear()
