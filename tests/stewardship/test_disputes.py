@@ -294,3 +294,19 @@ def test_the_command_line_works_the_queue_as_a_client(hub: Hub) -> None:
             assert again.exit_code == 1 and "is rejected" in again.output
         finally:
             get_settings.cache_clear()
+
+
+def test_the_docs_name_every_state_route_and_command() -> None:
+    from pathlib import Path
+
+    from hub.disputes_cli import app as disputes_cli
+
+    doc = (Path(__file__).parents[2] / "docs" / "stewardship.md").read_text(encoding="utf-8")
+    assert "## 校核 disputes" in doc and "disputeDays" in doc and "open_and_overdue(session, dataset, now)" in doc
+    for status in DisputeStatus:
+        assert f"| {status.value} |" in doc, status
+    for route in disputes_api.router.routes:
+        shown = route.path.replace("{ref}", "population-residents").replace("{dispute_id}", "DISPUTE_ID")  # type: ignore[attr-defined]
+        assert shown in doc, shown
+    for command in disputes_cli.registered_commands:
+        assert f"hub disputes {command.name}" in doc, command.name
