@@ -310,3 +310,41 @@ def test_the_docs_name_every_state_route_and_command() -> None:
         assert shown in doc, shown
     for command in disputes_cli.registered_commands:
         assert f"hub disputes {command.name}" in doc, command.name
+
+
+def test_counts_and_events_on_both_database_engines(database_url: str) -> None:
+    """The migration, the deadline arithmetic and the counts on SQLite and PostgreSQL alike."""
+    contract = model.find(Settings().contracts_dir, DATASET)
+    with db.session(database_url) as s:
+        client = clients.ensure_client(s, "engine-app", role="consumer")
+        filed = [
+            disputes.file(
+                s,
+                client,
+                contract,
+                key=f"k{i}",
+                locator=f"{i:032d}",
+                field="name",
+                claimed_value="v",
+                evidence="e",
+                version=1,
+                now=FRIDAY + dt.timedelta(hours=i),
+            )  # fmt: skip
+            for i in range(3)
+        ]
+        ids = [d.id for d in filed]
+    due = working_days_after(FRIDAY, contract.dispute_days)
+    with db.session(database_url) as s:
+        assert disputes.open_and_overdue(s, DATASET, due) == (3, 0)
+        assert disputes.open_and_overdue(s, DATASET, due + dt.timedelta(microseconds=1)) == (3, 1)
+        assert disputes.open_and_overdue(s, DATASET, due + dt.timedelta(hours=1, seconds=1)) == (3, 2)
+        assert disputes.open_and_overdue(s, "spatial.grids", due + dt.timedelta(days=30)) == (0, 0)
+        listed = disputes.listing(s, overdue_at=due + dt.timedelta(microseconds=1))
+        assert [d.id for d in listed] == ids[:1]
+    with db.session(database_url) as s:
+        found = s.get(disputes.Dispute, ids[0])
+        assert found is not None
+        found.status = DisputeStatus.withdrawn.value  # a final state no longer counts
+        assert disputes.open_and_overdue(s, DATASET, due + dt.timedelta(days=30)) == (2, 2)
+        events = s.get(disputes.Dispute, ids[1]).events  # type: ignore[union-attr]
+        assert [(e.seq, e.action, e.party, e.actor) for e in events] == [(1, "file", "filer", "engine-app")]
