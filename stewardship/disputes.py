@@ -160,6 +160,15 @@ def file(
         raise BadParameter(f"claimed_value is 1–{MAX_VALUE_CHARS} characters", column="claimed_value")
     if not evidence.strip() or len(evidence) > MAX_EVIDENCE_CHARS:
         raise BadParameter(f"a dispute states its evidence (1–{MAX_EVIDENCE_CHARS} characters)", column="evidence")
+    same = select(Dispute.id).where(
+        Dispute.client_id == caller.id,
+        Dispute.dataset == contract.id,
+        Dispute.locator == locator,
+        Dispute.field == field,
+        Dispute.status == DisputeStatus.open.value,
+    )
+    if (earlier := s.scalar(same)) is not None:
+        raise Conflict(f"you already dispute {field} of this record: dispute {earlier} is open")
     dispute = Dispute(
         id=str(uuid.uuid4()),
         dataset=contract.id,

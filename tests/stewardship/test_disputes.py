@@ -113,6 +113,8 @@ def test_filing_answers_the_current_value_masked_as_the_filers_policy_says(hub: 
     exported = _export(hub, "consumer")[made["key"]]
     assert made["masked"] is True and made["current_value"] == exported["name"] != hub.people[0]["name"]
     assert set(made["current_value"][1:]) == {"*"}
+    again = hub.file("consumer", 0)
+    assert again.status_code == 409 and made["id"] in again.json()["error"]["message"], "one open dispute per field"
     assert made["status"] == "open" and made["version"] == 1 and made["overdue"] is False
     assert made["due"] == working_days_after(FRIDAY, 10).isoformat() == "2026-11-20T10:00:00+00:00"
     with hub.http("consumer") as http:
