@@ -35,12 +35,12 @@ def secret(settings: Settings, holder: str, dataset: str) -> str:
     return hmac.new(master, f"{holder}|{dataset}".encode(), hashlib.sha256).hexdigest()
 
 
-def key_sql(policy: Policy, contract: Contract, holder_secret: str, source: str = "src") -> str:
-    """The ``_key`` expression over the stored columns of table alias ``source``."""
+def key_sql(policy: Policy, contract: Contract, holder_secret: str, source: str = "src", alias: str = KEY) -> str:
+    """The ``_key`` expression over the stored columns of table alias ``source``, named ``alias``."""
     parts = ", ".join(f"CAST({source}.{quote(k)} AS VARCHAR)" for k in contract.primary_key)
     clear = set(policy.clear_names)
     if all(k in clear for k in contract.primary_key):
-        return f"concat_ws('|', {parts}) AS {KEY}"
+        return f"concat_ws('|', {parts}) AS {alias}"
     if not all(c in "0123456789abcdef" for c in holder_secret) or len(holder_secret) != 64:
         raise ValueError("a pseudonym secret is 64 lowercase hex characters")
-    return f"substr(sha256(concat_ws('|', '{holder_secret}', {parts})), 1, 32) AS {KEY}"
+    return f"substr(sha256(concat_ws('|', '{holder_secret}', {parts})), 1, 32) AS {alias}"

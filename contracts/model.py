@@ -173,6 +173,8 @@ class Contract(BaseModel):
     """For derived datasets: the input datasets; their publishes trigger a rebuild."""
     builder: str | None = None
     """For derived datasets: ``module:function`` that builds the table from its inputs."""
+    dispute_days: int = 10
+    """Working days the providing department has to answer a 校核 dispute (``disputeDays``)."""
     custom: dict[str, Any] = {}
     """Every contract-level custom property, for builders' own settings (thresholds, dates)."""
     path: str | None = None
@@ -316,6 +318,9 @@ def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contrac
     mode = custom.get("publishMode", "snapshot")
     if mode not in ("snapshot", "append"):
         raise ContractError(f"publishMode {mode!r} is not snapshot or append", path=path)
+    dispute_days = custom.get("disputeDays", 10)
+    if not isinstance(dispute_days, int) or isinstance(dispute_days, bool) or not 1 <= dispute_days <= 250:
+        raise ContractError(f"disputeDays {dispute_days!r} is not a number of working days (1–250)", path=path)
     contract = Contract(
         id=odcs.id,
         domain=odcs.domain,
@@ -341,6 +346,7 @@ def from_odcs(odcs: OpenDataContractStandard, path: str = "<string>") -> Contrac
         fields=fields,
         derived_from=derived_from,
         builder=builder,
+        dispute_days=dispute_days,
         custom=custom,
         path=path,
     )

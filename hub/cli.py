@@ -157,6 +157,15 @@ def _mount_report() -> None:
 _mount_report()
 
 
+def _mount_disputes() -> None:
+    from hub.disputes_cli import app as disputes_app
+
+    app.add_typer(disputes_app, name="disputes")
+
+
+_mount_disputes()
+
+
 def _mount_airflow() -> None:
     from hub.airflow_cli import airflow_config
 

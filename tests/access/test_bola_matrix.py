@@ -121,6 +121,15 @@ ACCESS_ROUTES = {
 """The access machinery itself (requests, grants, the audit log, tokens, webhook subscriptions, whose
 notices carry counts only; tests/exchange/test_subscriptions.py; the caller's own contract-change
 notices, tests/stewardship/test_notices.py): no dataset's records."""
+DISPUTE_ROUTES = {
+    ("POST", "/api/v1/datasets/{ref}/disputes"),
+    ("GET", "/api/v1/disputes"),
+    ("GET", "/api/v1/disputes/{dispute_id}"),
+    ("POST", "/api/v1/disputes/{dispute_id}/answer"),
+    ("POST", "/api/v1/disputes/{dispute_id}/withdraw"),
+}
+"""校核 disputes: filing one reads a record under policy_for (test_disputes_are_filed_on_what_each_caller_may_read);
+a dispute is its filer's, the providing department's and the stewards' (tests/stewardship/test_disputes.py)."""
 CKAN_ROUTES = {("GET", "/api/3/action/{name}"), ("POST", "/api/3/action/{name}")}
 """CKAN actions: the ones that read records are DATA_ACTIONS."""
 DATA_ACTIONS = {"datastore_search"}
@@ -181,10 +190,11 @@ def test_the_matrix_covers_every_data_route_and_action() -> None:
         (method.upper(), path) for path, ops in spec["paths"].items() if "{ref}" in path for method in ops
     }
     metadata = {route for route in METADATA_ROUTES if "{ref}" in route[1]}
-    assert dataset_routes == DATA_ROUTES | QUALITY_ROUTES | metadata, "a new route reads a dataset"
+    filing = {route for route in DISPUTE_ROUTES if "{ref}" in route[1]}
+    assert dataset_routes == DATA_ROUTES | QUALITY_ROUTES | metadata | filing, "a new route reads a dataset"
     every = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
     known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES | OPS_ROUTES
-    known |= QUALITY_ROUTES | REPORT_ROUTES
+    known |= QUALITY_ROUTES | REPORT_ROUTES | DISPUTE_ROUTES
     assert every == known, f"classify the new route(s) and cover them here: {sorted(every - known)}"
     assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
 
@@ -230,6 +240,20 @@ def test_every_caller_on_every_dataset_and_path(hub: tuple, name: str, dataset: 
     if "id_number" in exported[0]:
         assert all(set(r["id_number"][6:]) == {"*"} for r in exported)
     assert answers["changes"].json()["changes"] == []
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("name", list(CALLERS))
+def test_disputes_are_filed_on_what_each_caller_may_read(hub: tuple, name: str, dataset: str) -> None:
+    """A caller who may read the dataset is told the key names no record (404, as for a record
+    outside its grant); one who may not is refused as on every data path."""
+    url, keys, _ = hub
+    ref = dataset.replace(".", "-")
+    field = {residents.DATASET: "street_code", households.DATASET: "grid_code", grids.DATASET: "grid_code"}[dataset]
+    body = {"key": "no-such-record", "field": field, "claimed_value": "x", "evidence": "matrix"}
+    answer = httpx.post(f"{url}/api/v1/datasets/{ref}/disputes", json=body, headers={"X-API-Key": keys[name]})
+    assert answer.status_code == (404 if allowed(name, dataset) else 403), (name, dataset, answer.text[:200])
+    assert httpx.post(f"{url}/api/v1/datasets/{ref}/disputes", json=body).status_code == 401
 
 
 OWNERS = {residents.DATASET: POLICE, households.DATASET: CIVIL, grids.DATASET: "11010100007"}

@@ -25,9 +25,11 @@ from typer.testing import CliRunner
 
 from access import grants
 from catalog import clients, db
+from catalog.models import utcnow
 from contracts import model
 from hub.cli import app
 from hub.settings import Settings, get_settings
+from stewardship import disputes
 from tests.published import DATASET, publish_export
 
 CLIENT = "cli-errors-app"
@@ -52,7 +54,7 @@ FILLER: dict[str, str] = {
     "contracts diff new": str(Path(__file__).parents[2] / "contracts" / "datasets" / f"{DATASET}.yaml"),
 }
 """Valid values by parameter name (or command and parameter name, which wins); the fixture adds the
-ids of things it made. A parameter not named here gets ``no-such-<name>``."""
+ids of things it made (an access request, a dispute). A parameter not named here gets ``no-such-<name>``."""
 
 BAD: dict[str, str | tuple[str, str]] = {
     # a value each text parameter must refuse, by its name: the value, or (value, what the error names)
@@ -215,7 +217,11 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         clients.issue_key(s, client)
         contract = model.find(settings.contracts_dir, DATASET)
         asked = grants.request_access(s, client, contract, fields=["street_code"], purpose="p", legal_basis="b")
-        fillers = {**FILLER, "request_id": asked.id}
+        disputed = disputes.file(
+            s, client, contract, key="k", locator="0" * 32, field="street_code", claimed_value="v", evidence="e",
+            version=1, now=utcnow(),
+        )  # fmt: skip
+        fillers = {**FILLER, "request_id": asked.id, "dispute_id": disputed.id}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HUB_HOME", str(settings.resolved_home))
         mp.delenv("HUB_DATABASE_URL", raising=False)
