@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 from pydantic import BaseModel
+from sqlalchemy.orm import object_session
 
 from catalog.models import Dataset, Version, aware, utcnow
 from hub.settings import Settings
@@ -342,11 +343,18 @@ class DatasetQuality(BaseModel):
 
 
 def dataset_quality(
-    ds: Dataset, now: dt.datetime | None = None, *, open_disputes: int = 0, overdue_disputes: int = 0
+    ds: Dataset, now: dt.datetime | None = None, *, disputes: tuple[int, int] | None = None
 ) -> DatasetQuality:
     """History, freshness and score of ``ds``; the score's acceptance and completeness are its
-    newest version's (completeness: the mean over the version's fields)."""
+    newest version's (completeness: the mean over the version's fields); its open and overdue 校核
+    disputes at ``now`` (``disputes``: counted in the dataset's session when not given)."""
     fresh = freshness(ds, now)
+    if disputes is None:
+        from stewardship.disputes import open_and_overdue
+
+        session = object_session(ds)
+        disputes = open_and_overdue(session, ds.key, fresh.now) if session is not None else (0, 0)
+    open_disputes, overdue_disputes = disputes
     history = [version_quality(v) for v in ds.versions if aware(v.published_at) <= fresh.now]
     newest = history[-1] if history else None
     result = None

@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 import pytest
+from sqlalchemy import select
 
 from access.grants import working_days_after
 from catalog import clients, db
+from catalog.models import Dataset
 from contracts import model
 from exchange_api import disputes_api
 from generator import population, residents
 from hub.errors import ContractError
 from hub.settings import Settings
+from quality import history
 from stewardship import disputes
 from stewardship.disputes import TRANSITIONS, Action, DisputeStatus, Party
 from tests.conftest import LiveServer
@@ -202,6 +205,14 @@ def test_overdue_flips_at_the_deadline_and_counts_against_the_dataset(hub: Hub) 
     with db.session(hub.settings.db_url) as s:
         opened, late = disputes.open_and_overdue(s, DATASET, due)
         assert disputes.open_and_overdue(s, DATASET, due + dt.timedelta(microseconds=1)) == (opened, late + 1)
+        ds = s.scalars(select(Dataset).where(Dataset.key == DATASET)).one()
+        now = max(dt.datetime.now(dt.UTC), due) + dt.timedelta(seconds=1)  # the version exists by then
+        after = history.dataset_quality(ds, now).score
+        clean = history.dataset_quality(ds, now, disputes=(0, 0)).score
+        assert after is not None and clean is not None
+        counted = disputes.open_and_overdue(s, DATASET, now)
+        assert (after.open_disputes, after.overdue_disputes) == counted and counted[1] >= 1, "counted from the hub"
+        assert after.value < clean.value, "open and overdue disputes count against the quality score"
 
     def overdue_ids(at: dt.datetime) -> set[str]:
         hub.clock.now = at
