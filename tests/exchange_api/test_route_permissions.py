@@ -12,6 +12,9 @@ PUBLIC = {"/api/3/action/{name}", "/api/action/{name}"}  # CKAN actions authoriz
 OPEN_DATA = {"/api/v1/datasets/{ref}", "/api/v1/datasets/{ref}/records", "/api/v1/datasets/{ref}/export"}
 """Read without a key on datasets open to the public: policy_for refuses an anonymous caller on any
 other (tests/access/test_bola_matrix.py::test_anonymous_callers_read_open_datasets_only)."""
+METADATA = {"/api/v1/datasets/{ref}/quality"}
+"""Counts only, no records: readable by whoever may read the dataset's catalogue entry (a public
+dataset's without a key; tests/stewardship/test_quality_history.py)."""
 
 
 def _dependencies(route: APIRoute) -> set[object]:
@@ -29,7 +32,7 @@ def test_every_exchange_route_requires_a_client(tmp_path) -> None:  # type: igno
     routes = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")]
     assert routes
     unguarded = [r.path for r in routes if r.path not in PUBLIC and require_client not in _dependencies(r)]
-    assert sorted(unguarded) == sorted(OPEN_DATA)
+    assert sorted(unguarded) == sorted(OPEN_DATA | METADATA)
     for route in routes:
-        if route.path in OPEN_DATA:
+        if route.path in OPEN_DATA | METADATA:
             assert optional_client in _dependencies(route), "the caller is still identified when a key is sent"
