@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = Store(settings.serving_dir)
-    app.state.contracts = Contracts(settings.contracts_dir)
+    app.state.contracts = Contracts(settings)
 
     app.add_exception_handler(HubError, hub_error_handler)
     app.add_middleware(BodyLimit, settings=settings)

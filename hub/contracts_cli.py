@@ -62,11 +62,11 @@ SQL_DIALECTS = ("duckdb", "postgres", "mysql", "sqlserver", "oracle", "snowflake
 def _contract(dataset: str) -> Contract:
     from contracts import model
 
-    return model.find(get_settings().contracts_dir, dataset)
+    return model.find(get_settings().active_contracts_dir, dataset)
 
 
 def _contract_paths(datasets: list[str] | None) -> list[Path]:
-    folder = get_settings().contracts_dir
+    folder = get_settings().active_contracts_dir
     if not datasets:
         return sorted(folder.glob("*.yaml"))
     paths = [folder / f"{d}.yaml" for d in datasets]
@@ -120,7 +120,7 @@ def list_command() -> None:
 
     from contracts import model
 
-    for path in sorted(get_settings().contracts_dir.glob("*.yaml")):
+    for path in sorted(get_settings().active_contracts_dir.glob("*.yaml")):
         declared = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("apiVersion", "?")
         c = model.load(path)
         spatial = sum(f.type == "geometry" for f in c.fields)

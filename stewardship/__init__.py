@@ -1,0 +1,1 @@
+"""Data stewardship: the contract lifecycle (draft → proposed → approved → active → deprecated → retired)."""
