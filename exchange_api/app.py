@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from catalog import db
 from exchange import subscriptions
 from exchange_api import access_api, bulk, ckan_api, oauth, openapi, ops, records, sql_api, subscriptions_api
+from exchange_api.contracts_api import router as contracts_router
 from exchange_api.deps import Contracts
 from exchange_api.errors import error_response, hub_error_handler
 from exchange_api.headers import SecurityHeaders, request_ids
@@ -86,5 +87,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(ops.router)
     app.include_router(quality_router)
+    app.include_router(contracts_router)
     openapi.install_docs(app)
     return app

@@ -125,6 +125,17 @@ SQL_ROUTES = {("GET", "/api/v1/sql"), ("POST", "/api/v1/sql")}
 OPS_ROUTES = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
 """Probes name no dataset; metrics (counts by dataset id) are stewards' (tests/exchange_api/test_ops.py)."""
 """Analysts' SQL: each dataset a query names passes policy_for (test_sql_reads_what_each_caller_may_read)."""
+CONTRACT_ROUTES = {
+    ("POST", "/api/v1/contracts"),
+    ("GET", "/api/v1/contracts"),
+    ("GET", "/api/v1/contracts/{dataset}/versions"),
+    ("GET", "/api/v1/contracts/{dataset}/versions/{version}"),
+} | {
+    ("POST", f"/api/v1/contracts/{{dataset}}/versions/{{version}}/{action}")
+    for action in ("submit", "withdraw", "approve", "reject", "activate", "deprecate", "retire")
+}
+"""The contract registry: contracts are metadata, no records; who may take each step is the lifecycle's
+role table (tests/stewardship/test_lifecycle.py, test_contracts_api.py)."""
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +189,7 @@ def test_the_matrix_covers_every_data_route_and_action() -> None:
     assert dataset_routes == DATA_ROUTES | QUALITY_ROUTES | metadata, "a new route reads a dataset"
     every = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
     known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES | OPS_ROUTES
-    known |= QUALITY_ROUTES
+    known |= QUALITY_ROUTES | CONTRACT_ROUTES
     assert every == known, f"classify the new route(s) and cover them here: {sorted(every - known)}"
     assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
 
