@@ -232,7 +232,9 @@ def test_old_versions_stay_readable_with_their_history(settings: Settings) -> No
     ]
 
 
-def test_seeding_is_idempotent_and_adds_only_new_datasets(settings: Settings, tmp_path: Path) -> None:
+def test_seeding_is_idempotent_and_adds_only_new_datasets(tmp_path: Path, database_url: str) -> None:
+    settings = Settings(home=tmp_path / "hub", database_url=database_url)
+    settings.ensure_dirs()
     assert not settings.projected_contracts_dir.exists(), "a hub that never used the registry reads the seed"
     assert settings.active_contracts_dir == settings.contracts_dir
     with db.session(settings.db_url) as s:
