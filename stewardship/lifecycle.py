@@ -147,7 +147,8 @@ def semver(version: str) -> tuple[int, int, int]:
 
 
 def check_raises(version: str, active: str | None, existing: list[str]) -> None:
-    """A new version must not exist yet and must be above the active one."""
+    """A new version must be semantic, must not exist yet and must be above the active one."""
+    semver(version)
     if version in existing:
         raise VersionOrder(f"version {version} exists already; propose a higher one")
     if active is not None and semver(version) <= semver(active):
