@@ -72,7 +72,19 @@ async def proposal_text(request: Request) -> str:
         raise BadParameter("the contract must be UTF-8 text (YAML or JSON)") from None
 
 
-@router.post("/contracts", status_code=201, summary="Propose a contract or a new version of one")
+PROPOSAL_BODY = {
+    "required": True,
+    "description": "The ODCS v3.1.0 contract, as YAML or as JSON.",
+    "content": {"application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}},
+}
+
+
+@router.post(
+    "/contracts",
+    status_code=201,
+    summary="Propose a contract or a new version of one",
+    openapi_extra={"requestBody": PROPOSAL_BODY},
+)
 def propose(
     text: str = Depends(proposal_text),
     draft: bool = Query(False, description="Keep it as a draft (submit it later)."),
