@@ -19,10 +19,12 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import Date, DateTime, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.models import ApiClient, Base, utcnow
@@ -172,14 +174,33 @@ def summaries(s: Session) -> list[Summary]:
 # --- seeding and the projection ---------------------------------------------------------------
 
 
+REGISTRY_LOCK = 0x4855_4243  # PostgreSQL advisory lock id held while the registry changes ("HUBC")
+
+
+def lock(s: Session) -> None:
+    """Take the registry's write lock for the rest of the transaction, so two processes never
+    decide on the same stale read (two seeds, two activations): SQLite's write lock (the first
+    writing statement opens ``BEGIN IMMEDIATE``, see :mod:`catalog.db`), PostgreSQL's advisory lock."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(sql(f"SELECT pg_advisory_xact_lock({REGISTRY_LOCK})"))
+    else:
+        s.execute(sql("DELETE FROM contract_versions WHERE 1 = 0"))
+
+
+def _unknown(s: Session, settings: Settings) -> list[Path]:
+    known = set(s.scalars(select(ContractVersion.dataset).distinct()))
+    return [p for p in sorted(settings.contracts_dir.glob("*.yaml")) if p.stem not in known]
+
+
 def seed(s: Session, settings: Settings) -> list[str]:
     """Add each seed file whose dataset the registry does not know, as its active version; the
     datasets added. Idempotent; projects the registry when the folder is missing or something was added."""
-    known = set(s.scalars(select(ContractVersion.dataset).distinct()))
+    missing = _unknown(s, settings)
+    if missing:
+        lock(s)
+        missing = _unknown(s, settings)  # again under the lock: another process may have seeded meanwhile
     added = []
-    for path in sorted(settings.contracts_dir.glob("*.yaml")):
-        if path.stem in known:
-            continue
+    for path in missing:
         text = path.read_text(encoding="utf-8")
         doc = yaml.safe_load(text) or {}
         status = doc.get("status") if doc.get("status") in set(ContractStatus) else ContractStatus.active
@@ -258,6 +279,7 @@ def propose(
     s: Session, settings: Settings, caller: ApiClient, text: str, *, where: str = "<proposal>", draft: bool = False
 ) -> ContractVersion:
     """Store a contract (or a change to one) as proposed (``draft``: as a draft)."""
+    lock(s)
     seed(s, settings)
     contract = check(text, where, settings, s)
     doc = yaml.safe_load(text)
@@ -303,6 +325,7 @@ def act(
 
     ``approve`` activates the version at once unless ``migration_date`` is after ``today``; the
     version it replaces becomes deprecated. ``reject`` needs a reason."""
+    lock(s)
     seed(s, settings)
     v = version(s, dataset, number)
     t = lifecycle.transition(action, ContractStatus(v.status))

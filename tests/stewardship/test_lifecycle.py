@@ -251,3 +251,26 @@ def test_seeding_is_idempotent_and_adds_only_new_datasets(tmp_path: Path, databa
     with db.session(settings.db_url) as s:
         assert registry.seed(s, settings) == [], "a dataset the registry knows is never re-seeded"
         assert registry.active(s, DATASET).version == "1.1.0"  # type: ignore[union-attr]
+
+
+def test_processes_seeding_together_seed_once(tmp_path: Path, database_url: str) -> None:
+    """Two API workers starting on a new hub: each seeds under the registry's lock; no duplicate."""
+    import threading
+
+    settings = Settings(home=tmp_path / "hub", database_url=database_url)
+    settings.ensure_dirs()
+    db.migrate(settings.db_url)
+    added: list[list[str]] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        start.wait()
+        with db.session(settings.db_url) as s:
+            added.append(registry.seed(s, settings))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(len(a) for a in added) == [0, len(list(settings.contracts_dir.glob("*.yaml")))]
