@@ -157,12 +157,12 @@ def summaries(s: Session) -> list[Summary]:
     out = []
     waiting = (ContractStatus.draft, ContractStatus.proposed, ContractStatus.approved)
     for dataset in datasets(s):
-        now, act = current(s, dataset), active(s, dataset)
+        now, live = current(s, dataset), active(s, dataset)
         pending = [f"{v.version} {v.status}" for v in versions(s, dataset) if v.status in waiting]
         out.append(
             Summary(
                 dataset,
-                act.version if act else None,
+                live.version if live else None,
                 now.version if now else None,
                 now.status if now else None,
                 pending,
@@ -279,6 +279,8 @@ def propose(
     s: Session, settings: Settings, caller: ApiClient, text: str, *, where: str = "<proposal>", draft: bool = False
 ) -> ContractVersion:
     """Store a contract (or a change to one) as proposed (``draft``: as a draft)."""
+    if caller.role not in ("steward", "publisher"):
+        lifecycle.may_propose(caller, ("-",), None)  # refused by role before the contract is read
     lock(s)
     seed(s, settings)
     contract = check(text, where, settings, s)
@@ -286,9 +288,9 @@ def propose(
     department = _department(doc)
     now = current(s, contract.id)
     lifecycle.may_propose(caller, department, _department(now.doc()) if now else None)
-    act = active(s, contract.id)
+    running = active(s, contract.id)
     lifecycle.check_raises(
-        contract.version, act.version if act else None, [v.version for v in versions(s, contract.id)]
+        contract.version, running.version if running else None, [v.version for v in versions(s, contract.id)]
     )
     row = ContractVersion(
         id=str(uuid.uuid4()),
