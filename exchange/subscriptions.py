@@ -322,7 +322,7 @@ def subscribe(
 
     The caller must be able to read the dataset now (its Forbidden propagates) and at each
     delivery; the URL is checked here and again before each delivery."""
-    contract = model.find(settings.contracts_dir, ds.key)
+    contract = model.find(settings.active_contracts_dir, ds.key)
     policy_for(caller, ds, contract, grants.active(s, caller, ds.key))
     url = url.strip()
     check_url(url, settings.webhook_allowed_networks)
@@ -474,7 +474,7 @@ def _why_not(s: Session, settings: Settings, sub: Subscription | None) -> str | 
     try:
         caller = s.get(ApiClient, sub.client_id)
         ds = service.dataset(s, sub.dataset)
-        contract = model.find(settings.contracts_dir, ds.key)
+        contract = model.find(settings.active_contracts_dir, ds.key)
         policy_for(caller, ds, contract, grants.active(s, caller, ds.key))
     except NotAuthorized as exc:  # Forbidden too
         return f"the subscriber may no longer read {sub.dataset}: {exc}"
@@ -491,7 +491,7 @@ def notice(s: Session, settings: Settings, dataset: str, version: int) -> Notice
     previous = versions.resolve(ds, str(max(earlier))) if earlier else None
     counts = None
     if previous is not None:
-        found = changes.counts(settings, model.find(settings.contracts_dir, ds.key), previous, at)
+        found = changes.counts(settings, model.find(settings.active_contracts_dir, ds.key), previous, at)
         counts = Changes(added=found.added, changed=found.changed, removed=found.removed)
     base = f"/api/v1/datasets/{ds.name}"
     return Notice(

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from catalog import db
 from exchange import subscriptions
 from exchange_api import access_api, bulk, ckan_api, oauth, openapi, ops, records, sql_api, subscriptions_api
+from exchange_api.contracts_api import router as contracts_router
 from exchange_api.deps import Contracts
 from exchange_api.disputes_api import router as disputes_router
 from exchange_api.errors import error_response, hub_error_handler
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = Store(settings.serving_dir)
-    app.state.contracts = Contracts(settings.contracts_dir)
+    app.state.contracts = Contracts(settings)
 
     app.add_exception_handler(HubError, hub_error_handler)
     app.add_middleware(BodyLimit, settings=settings)
@@ -90,5 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quality_router)
     app.include_router(notices_router)
     app.include_router(disputes_router)
+    app.include_router(contracts_router)
     openapi.install_docs(app)
     return app

@@ -36,7 +36,7 @@ def package_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Create a catalogue-only dataset (no warehouse data): ``name``, ``owner_org``, ``title``, ``notes``,
     ``tags``, ``groups``, ``resources``, ``extras`` and the catalogue elements (``sharing_type``,
     ``open_type``, ``update_frequency``, ``fields`` …). Stewards, or publishers of the organization."""
-    ds = editing.create_package(ctx.session, params, ctx.caller, ctx.settings.contracts_dir)
+    ds = editing.create_package(ctx.session, params, ctx.caller, ctx.settings.active_contracts_dir)
     return _pkg(ctx, ds)
 
 
@@ -46,7 +46,7 @@ def package_update(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     changed; omitted ``resources`` and ``groups`` are kept."""
     ds = _dataset(ctx, params.get("id") or required(params, "name"))
     editing.update_package(
-        ctx.session, ds, params, ctx.caller, ctx.settings.contracts_dir, "changed with package_update"
+        ctx.session, ds, params, ctx.caller, ctx.settings.active_contracts_dir, "changed with package_update"
     )
     return _pkg(ctx, ds)
 
@@ -56,7 +56,7 @@ def package_patch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Change only the given keys of a dataset (``id`` or ``name``)."""
     ds = _dataset(ctx, params.get("id") or required(params, "name"))
     data = {k: v for k, v in params.items() if k != "id"}
-    editing.patch_package(ctx.session, ds, data, ctx.caller, ctx.settings.contracts_dir)
+    editing.patch_package(ctx.session, ds, data, ctx.caller, ctx.settings.active_contracts_dir)
     return _pkg(ctx, ds)
 
 

@@ -84,19 +84,25 @@ def require_client(caller: ApiClient | None = Depends(optional_client)) -> ApiCl
 
 
 class Contracts:
-    """Contracts by dataset id, reloaded when their file changes."""
+    """Contracts by dataset id from the hub's active contracts, reloaded when their file changes
+    (a newly active version is read on the next request)."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self._cache: dict[str, tuple[float, Contract]] = {}
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._cache: dict[Path, tuple[int, Contract]] = {}
+
+    @property
+    def folder(self) -> Path:
+        return self.settings.active_contracts_dir
 
     def get(self, dataset_key: str) -> Contract:
-        path = self.folder / f"{dataset_key}.yaml"
-        mtime = path.stat().st_mtime if path.exists() else -1.0
-        hit = self._cache.get(dataset_key)
+        folder = self.folder
+        path = folder / f"{dataset_key}.yaml"
+        mtime = path.stat().st_mtime_ns if path.exists() else -1
+        hit = self._cache.get(path)
         if hit is None or hit[0] != mtime:
-            hit = (mtime, model.find(self.folder, dataset_key))
-            self._cache[dataset_key] = hit
+            hit = (mtime, model.find(folder, dataset_key))
+            self._cache[path] = hit
         return hit[1]
 
 

@@ -76,7 +76,7 @@ def atomic(out: Path) -> Iterator[Path]:
 
 
 def _contract(dataset: str) -> model.Contract:
-    return model.find(get_settings().contracts_dir, dataset)
+    return model.find(get_settings().active_contracts_dir, dataset)
 
 
 def _text(value: Any) -> str:

@@ -86,7 +86,7 @@ def inboxes(settings: Settings | None = None) -> Callable[[str], Path]:
     from ingest.steps import inbox_folder
 
     chosen = settings or get_settings()
-    return lambda dataset: inbox_folder(chosen, model.find(chosen.contracts_dir, dataset))
+    return lambda dataset: inbox_folder(chosen, model.find(chosen.active_contracts_dir, dataset))
 
 
 def summary(manifests: dict[str, list[Manifest]]) -> list[str]:

@@ -115,7 +115,7 @@ def requests_approve(
             s,
             req,
             _steward(s, by),
-            model.find(settings.contracts_dir, req.dataset),
+            model.find(settings.active_contracts_dir, req.dataset),
             fields=_names(fields),
             clear_fields=_names(clear),
             row_filter=rows,
@@ -152,7 +152,7 @@ def grants_list(
 
     settings = _settings()
     if dataset:
-        model.find(settings.contracts_dir, dataset)  # an unknown dataset is an error, not "no grants"
+        model.find(settings.active_contracts_dir, dataset)  # an unknown dataset is an error, not "no grants"
     with db.session(settings.db_url) as s:
         who = clients.client(s, client) if client else None
         rows = grants.listing(s, client=who, dataset=dataset, live_only=live)
@@ -188,7 +188,7 @@ def grants_create(
         made = grants.create(
             s,
             clients.client(s, client),
-            model.find(settings.contracts_dir, dataset),
+            model.find(settings.active_contracts_dir, dataset),
             _steward(s, by),
             fields=_names(fields) or [],
             clear_fields=_names(clear) or [],
@@ -252,7 +252,7 @@ def audit_show(
 
     settings = _settings()
     if dataset:
-        model.find(settings.contracts_dir, dataset)  # an unknown name is an error, not "no audit records"
+        model.find(settings.active_contracts_dir, dataset)  # an unknown name is an error, not "no audit records"
     utc = dt.UTC
     with db.session(settings.db_url) as s:
         if client:

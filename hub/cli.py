@@ -213,7 +213,7 @@ def generate(
         raise typer.BadParameter(f"no generator for {dataset}; available: all, {', '.join(registry.GENERATORS)}")
     name = registry.file_name(dataset, rows, seed)
     if out is None:
-        out = inbox_folder(settings, model.find(settings.contracts_dir, dataset)) / name
+        out = inbox_folder(settings, model.find(settings.active_contracts_dir, dataset)) / name
     elif out.is_dir() or str(out).endswith(os.sep):
         out = out / name
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +256,7 @@ def files(dataset: Annotated[str | None, typer.Argument(help="Dataset id.")] = N
 
     settings = _settings()
     if dataset:
-        model.find(settings.contracts_dir, dataset)  # an unknown dataset is an error, not an empty list
+        model.find(settings.active_contracts_dir, dataset)  # an unknown dataset is an error, not an empty list
     _print_files(settings, dataset)
 
 
@@ -449,7 +449,7 @@ def _demo_key(settings: Settings) -> str:
         key = clients.issue_key(s, client, label="demo", lifetime_days=settings.key_lifetime_days)
         if not grants.active(s, client, DEMO_DATASET):
             steward = clients.ensure_client(s, DEMO_STEWARD, role="steward")
-            contract = model.find(settings.contracts_dir, DEMO_DATASET)
+            contract = model.find(settings.active_contracts_dir, DEMO_DATASET)
             grants.create(
                 s,
                 client,
@@ -492,7 +492,7 @@ def _demo_access(settings: Settings) -> DemoAccess:
                 grants.request_access(
                     s,
                     analyst,
-                    model.find(settings.contracts_dir, DEMO_DATASET),
+                    model.find(settings.active_contracts_dir, DEMO_DATASET),
                     fields=["street_code", "community_code", "registered_on"],
                     purpose="演示 demo: 各街道常住人口登记趋势分析",
                     legal_basis="《北京市公共数据管理办法》",

@@ -1,4 +1,7 @@
-"""``hub contracts``: list the data contracts, lint them, and export them for other tools.
+"""``hub contracts``: list the data contracts, lint them, export them for other tools, and move
+them through their lifecycle (propose, approve, reject, activate, deprecate, retire; see
+docs/stewardship.md). Lifecycle commands act as a client (``--as``, default ``hub-operator``, a
+data steward created on first use): whoever runs them holds the hub's files.
 
 Linting checks each contract three ways: the ODCS JSON schemas (the package's, and the one of the
 version the contract declares), the hub's own loader (standards, code tables, masks), and
@@ -8,21 +11,29 @@ downloaded: every schema and template comes from the installed packages.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hub.errors import BadParameter, ContractError, HubError
+from hub.errors import BadParameter, ContractError, HubError, NotFound
 from hub.settings import get_settings
 
 if TYPE_CHECKING:
-    from contracts.model import Contract
+    from sqlalchemy.orm import Session
 
-app = typer.Typer(help="Data contracts (ODCS v3.1.0): list, lint, export.", no_args_is_help=True)
+    from catalog.models import ApiClient
+    from contracts.model import Contract
+    from stewardship.registry import ContractVersion
+
+app = typer.Typer(
+    help="Data contracts (ODCS v3.1.0): list, lint, export; propose, approve and retire versions.",
+    no_args_is_help=True,
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +73,11 @@ SQL_DIALECTS = ("duckdb", "postgres", "mysql", "sqlserver", "oracle", "snowflake
 def _contract(dataset: str) -> Contract:
     from contracts import model
 
-    return model.find(get_settings().contracts_dir, dataset)
+    return model.find(get_settings().active_contracts_dir, dataset)
 
 
 def _contract_paths(datasets: list[str] | None) -> list[Path]:
-    folder = get_settings().contracts_dir
+    folder = get_settings().active_contracts_dir
     if not datasets:
         return sorted(folder.glob("*.yaml"))
     paths = [folder / f"{d}.yaml" for d in datasets]
@@ -120,7 +131,7 @@ def list_command() -> None:
 
     from contracts import model
 
-    for path in sorted(get_settings().contracts_dir.glob("*.yaml")):
+    for path in sorted(get_settings().active_contracts_dir.glob("*.yaml")):
         declared = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("apiVersion", "?")
         c = model.load(path)
         spatial = sum(f.type == "geometry" for f in c.fields)
@@ -220,3 +231,159 @@ def diff_command(
     for line in report.as_json(found, reached) if as_json else report.lines(found, reached):
         typer.echo(line)
     raise typer.Exit(report.EXIT_CODES.get(found.impact, 0))
+
+
+# --- the lifecycle (docs/stewardship.md, "Contract lifecycle") ---------------------------------
+
+As = Annotated[str, typer.Option("--as", help="Act as this client (default: hub-operator, a data steward).")]
+Version = Annotated[str, typer.Argument(help="Contract version, e.g. 1.1.0.")]
+Dataset = Annotated[str, typer.Argument(help="Dataset id, e.g. population.residents.")]
+Reason = Annotated[str | None, typer.Option(help="Why (kept with the step, told to the department).")]
+
+
+def _caller(s: Session, name: str) -> ApiClient:
+    from catalog import clients
+    from hub.access_cli import OPERATOR
+
+    return clients.ensure_client(s, name, role="steward") if name == OPERATOR else clients.client(s, name)
+
+
+def _line(v: ContractVersion) -> str:
+    decided = f", decided by {v.decided_by}" if v.decided_by else ""
+    when = f", from {v.migration_date}" if v.migration_date else ""
+    return f"{v.version:<10} {v.status:<10} proposed by {v.proposed_by}{decided}{when}"
+
+
+@app.command("propose")
+def propose_command(
+    file: Annotated[Path, typer.Argument(help="The contract (ODCS v3.1.0 YAML) or a new version of one.")],
+    client: As = "hub-operator",
+    draft: Annotated[bool, typer.Option("--draft", help="Keep it as a draft (submit it later).")] = False,
+) -> None:
+    """Propose a contract or a new version of one: checked like a contract the hub loads, then kept
+    as proposed until a data steward decides (a department proposes for its own datasets only)."""
+    from catalog import db
+    from hub.access_cli import _settings
+    from stewardship import registry
+
+    settings = _settings()
+    with db.session(settings.db_url) as s:
+        caller = _caller(s, client)
+        v = registry.propose(s, settings, caller, file.read_text(encoding="utf-8"), where=str(file), draft=draft)
+        typer.echo(f"{v.dataset} {v.version} is {v.status} (by {caller.name}; sha256 {v.sha256[:16]})")
+
+
+def _decide(action: str, dataset: str, number: str, client: str, **kw: Any) -> None:
+    from catalog import db
+    from hub.access_cli import _settings
+    from stewardship import registry
+
+    settings = _settings()
+    with db.session(settings.db_url) as s:
+        caller = _caller(s, client)
+        v = registry.act(s, settings, caller, dataset, number, action, **kw)
+        typer.echo(f"{v.dataset} {v.version} is {v.status} ({action} by {caller.name})")
+
+
+@app.command("submit")
+def submit_command(dataset: Dataset, version: Version, client: As = "hub-operator") -> None:
+    """Submit a draft for a steward's decision."""
+    _decide("submit", dataset, version, client)
+
+
+@app.command("approve")
+def approve_command(
+    dataset: Dataset,
+    version: Version,
+    client: As = "hub-operator",
+    migration_date: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Day the version becomes active (default: at once)."),
+    ] = None,
+    reason: Reason = None,
+) -> None:
+    """Approve a proposed version (a steward that neither proposed it nor belongs to its department);
+    it becomes active at once, or on --migration-date with `activate`."""
+    _decide(
+        "approve",
+        dataset,
+        version,
+        client,
+        migration_date=migration_date.date() if migration_date else None,
+        reason=reason,
+    )
+
+
+@app.command("reject")
+def reject_command(
+    dataset: Dataset,
+    version: Version,
+    reason: Annotated[str, typer.Option(help="Why (told to the department).")],
+    client: As = "hub-operator",
+) -> None:
+    """Reject a proposed (or approved, not yet active) version."""
+    _decide("reject", dataset, version, client, reason=reason)
+
+
+@app.command("activate")
+def activate_command(dataset: Dataset, version: Version, client: As = "hub-operator") -> None:
+    """Make an approved version the active one (the one it replaces becomes deprecated)."""
+    _decide("activate", dataset, version, client)
+
+
+@app.command("deprecate")
+def deprecate_command(dataset: Dataset, version: Version, client: As = "hub-operator", reason: Reason = None) -> None:
+    """Deprecate the active version: its DAG stops; its data stays readable until it is retired."""
+    _decide("deprecate", dataset, version, client, reason=reason)
+
+
+@app.command("retire")
+def retire_command(dataset: Dataset, version: Version, client: As = "hub-operator", reason: Reason = None) -> None:
+    """Retire a deprecated version (a retired dataset leaves the hub's active contracts)."""
+    _decide("retire", dataset, version, client, reason=reason)
+
+
+def _versions(s: Session, dataset: str) -> list[ContractVersion]:
+    from stewardship import registry
+
+    found = registry.versions(s, dataset)
+    if not found:
+        raise NotFound(f"no contract for dataset {dataset!r}; known: {', '.join(registry.datasets(s))}")
+    return found
+
+
+@app.command("versions")
+def versions_command(dataset: Dataset) -> None:
+    """Every version of a dataset's contract, with its status and who proposed and decided it."""
+    from catalog import db
+    from hub.access_cli import _settings
+    from stewardship import registry
+
+    settings = _settings()
+    with db.session(settings.db_url) as s:
+        registry.seed(s, settings)
+        for v in _versions(s, dataset):
+            typer.echo(_line(v))
+
+
+@app.command("show")
+def show_command(
+    dataset: Dataset,
+    version: Annotated[str | None, typer.Argument(help="Version (default: the current one).")] = None,
+) -> None:
+    """A version's contract as it was proposed (YAML), then its steps as comments."""
+    from catalog import db
+    from hub.access_cli import _settings
+    from stewardship import registry
+
+    settings = _settings()
+    with db.session(settings.db_url) as s:
+        registry.seed(s, settings)
+        rows = _versions(s, dataset)
+        chosen = registry.version(s, dataset, version) if version else (registry.current(s, dataset) or rows[-1])
+        typer.echo(chosen.text, nl=not chosen.text.endswith("\n"))
+        for step in registry.steps(s, dataset, chosen.version):
+            note = f": {step.note}" if step.note else ""
+            typer.echo(
+                f"# {step.at:%Y-%m-%d %H:%M} {step.action} {step.source or '-'} → {step.target} by {step.by}{note}"
+            )

@@ -60,7 +60,7 @@ def _reader(s: Session, settings: Settings, dataset: str, client: str, fields: s
     ds = service.dataset(s, dataset)
     caller = clients.ensure_client(s, client, role="steward") if client == OPERATOR else clients.client(s, client)
     names = [n.strip() for n in (fields or "").split(",") if n.strip()]
-    contract = model.find(settings.contracts_dir, ds.key)
+    contract = model.find(settings.active_contracts_dir, ds.key)
     return Reader.of(s, caller, ds, contract, names, query=" ".join(["hub", *sys.argv[1:]]))
 
 

@@ -58,7 +58,7 @@ def run(settings: Settings, datasets: Sequence[str]) -> list[Ran]:
     airflow_env.configure(settings)
     from ingest.dag_factory import active_contracts, dag_id, derived_from, file_outcomes, run_order
 
-    docs = active_contracts(settings.contracts_dir)
+    docs = active_contracts(settings.active_contracts_dir)
     inputs = {d["id"]: derived_from(d) for d in docs}
     known = run_order(docs)
     unknown = sorted(set(datasets) - set(known))

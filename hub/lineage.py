@@ -37,7 +37,7 @@ def table_name(dataset: str) -> str:
     """The Iceberg identifier of a dataset's table (``domain.table``, as in ``warehouse.tables``)."""
     from contracts import model
 
-    contract = model.find(get_settings().contracts_dir, dataset)
+    contract = model.find(get_settings().active_contracts_dir, dataset)
     return f"{contract.domain}.{contract.table}"
 
 
@@ -86,7 +86,7 @@ def lineage(dataset: str, published: list[dict[str, Any]] | None, built: dict[st
     from ingest.steps import inbox_folder
 
     settings = get_settings()
-    contract = model.find(settings.contracts_dir, dataset)
+    contract = model.find(settings.active_contracts_dir, dataset)
     tables_at = table_namespace(settings)
     inputs: list[InputDataset] = []
     if contract.derived_from:

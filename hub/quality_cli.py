@@ -151,7 +151,7 @@ def docs_command(
     settings.ensure_dirs()
     if datasets:
         for dataset in datasets:
-            model.find(settings.contracts_dir, dataset)  # an unknown id is an error naming the known ones
+            model.find(settings.active_contracts_dir, dataset)  # an unknown id is an error naming the known ones
     else:
         datasets = sorted(p.name for p in settings.quality_dir.iterdir() if p.is_dir())
         if not datasets:

@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     """SQLAlchemy URL of the metadata database; default: SQLite file ``HUB_HOME/hub.db``."""
 
     contracts_dir: Path = PROJECT_ROOT / "contracts" / "datasets"
-    """Folder of ODCS v3 contract YAML files, one per dataset."""
+    """Folder of ODCS v3 contract YAML files, one per dataset, that seed a fresh hub's contract registry.
+    Until the registry is first used the hub reads them directly; after that it reads
+    :attr:`active_contracts_dir` (docs/stewardship.md, "Contract lifecycle")."""
 
     dags_dir: Path = PROJECT_ROOT / "dags"
     """Airflow DAG folder (the thin files that turn contracts into DAGs)."""
@@ -162,6 +164,19 @@ class Settings(BaseSettings):
     def path(self, *parts: str) -> Path:
         """A path under HUB_HOME (not created)."""
         return self.resolved_home.joinpath(*parts)
+
+    @property
+    def projected_contracts_dir(self) -> Path:
+        """Where the contract registry writes each dataset's current version (``<dataset>.yaml``)."""
+        return self.path("contracts", "active")
+
+    @property
+    def active_contracts_dir(self) -> Path:
+        """The contracts the hub runs on (DAGs, validation, policy): the registry's projection once
+        the registry holds contracts, else the seed folder :attr:`contracts_dir` (the same contracts:
+        a registry starts from the seed)."""
+        projected = self.projected_contracts_dir
+        return projected if projected.is_dir() else self.contracts_dir
 
     @property
     def inbox_dir(self) -> Path:

@@ -50,7 +50,7 @@ def sql_command(
 
     settings = _settings()
     store = Store(settings.serving_dir)
-    engine = Engine(settings, store, lambda key: model.find(settings.contracts_dir, key))
+    engine = Engine(settings, store, lambda key: model.find(settings.active_contracts_dir, key))
     try:
         if query is not None:
             _print(_run(settings, engine, client, query, as_of, dialect, limit), fmt)

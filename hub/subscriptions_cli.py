@@ -28,7 +28,7 @@ def list_command(
 
     settings = _settings()
     if dataset:
-        model.find(settings.contracts_dir, dataset)  # an unknown dataset is an error, not "no subscriptions"
+        model.find(settings.active_contracts_dir, dataset)  # an unknown dataset is an error, not "no subscriptions"
     with db.session(settings.db_url) as s:
         rows = subscriptions.listing(s, dataset=dataset, active_only=active)
         if not rows:

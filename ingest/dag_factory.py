@@ -246,4 +246,4 @@ def hub_env_from_airflow() -> None:
 def build_all() -> dict[str, DAG]:
     private_files()  # DAG files are an entry point too: what their tasks write is owner-only
     hub_env_from_airflow()
-    return {dag_id(doc["id"]): build_dag(doc) for doc in active_contracts(get_settings().contracts_dir)}
+    return {dag_id(doc["id"]): build_dag(doc) for doc in active_contracts(get_settings().active_contracts_dir)}

@@ -45,7 +45,7 @@ def lineage(contract: Contract, settings: Settings) -> dict[str, int]:
     cat = tables.catalog(settings.warehouse_dir)
     pinned = {}
     for dataset in contract.derived_from:
-        source = model.find(settings.contracts_dir, dataset)
+        source = model.find(settings.active_contracts_dir, dataset)
         try:
             versions = tables.versions(tables.load_table(cat, source))
         except Exception:  # noqa: BLE001 - no table yet
@@ -59,7 +59,7 @@ def lineage(contract: Contract, settings: Settings) -> dict[str, int]:
 def waiting(dataset: str, settings: Settings) -> str | None:
     """Why the derived dataset cannot be built now (an input has no version yet), or None."""
     try:
-        lineage(model.find(settings.contracts_dir, dataset), settings)
+        lineage(model.find(settings.active_contracts_dir, dataset), settings)
     except InputsNotReady as exc:
         return str(exc)
     return None
@@ -68,7 +68,7 @@ def waiting(dataset: str, settings: Settings) -> str | None:
 def stale(dataset: str, settings: Settings) -> bool:
     """Whether the derived dataset was never built from its inputs' current versions (False while
     an input has no version yet: there is nothing to build from)."""
-    contract = model.find(settings.contracts_dir, dataset)
+    contract = model.find(settings.active_contracts_dir, dataset)
     try:
         pinned = lineage(contract, settings)
     except InputsNotReady:
@@ -91,7 +91,7 @@ def _run(contract: Contract, settings: Settings, pinned: dict[str, int]) -> Buil
     con = duck.connect()
     try:
         for dataset, snapshot in pinned.items():
-            source = model.find(settings.contracts_dir, dataset)
+            source = model.find(settings.active_contracts_dir, dataset)
             sql, params = tables.duckdb_source(cat, source, snapshot)
             data = con.execute(f"SELECT * FROM {sql}", params).to_arrow_table()
             con.register(view_name(dataset), data)
@@ -113,7 +113,7 @@ def _report(settings: Settings, contract: Contract, key: str, built: Built) -> t
 def build(dataset: str, settings: Settings | None = None, today: dt.date | None = None) -> FileOutcome:
     """Build the derived dataset for its inputs' current versions, unless already built."""
     settings = settings or get_settings()
-    contract = model.find(settings.contracts_dir, dataset)
+    contract = model.find(settings.active_contracts_dir, dataset)
     pinned = lineage(contract, settings)
     key = build_key(pinned)
     name = f"build-{key[:16]}"

@@ -69,7 +69,7 @@ def staged_outcome(settings: Settings, dataset: str, key: str) -> FileOutcome:
 
 
 def _contract(dataset: str, settings: Settings) -> Contract:
-    return model.find(settings.contracts_dir, dataset)
+    return model.find(settings.active_contracts_dir, dataset)
 
 
 def discover(dataset: str, settings: Settings | None = None) -> list[str]:

@@ -140,6 +140,17 @@ OPS_ROUTES = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
 REPORT_ROUTES = {("GET", "/api/v1/reports/ratios")}
 """The platform ratios: counts per department, for stewards (tests/stewardship/test_ratios.py)."""
 """Analysts' SQL: each dataset a query names passes policy_for (test_sql_reads_what_each_caller_may_read)."""
+CONTRACT_ROUTES = {
+    ("POST", "/api/v1/contracts"),
+    ("GET", "/api/v1/contracts"),
+    ("GET", "/api/v1/contracts/{dataset}/versions"),
+    ("GET", "/api/v1/contracts/{dataset}/versions/{version}"),
+} | {
+    ("POST", f"/api/v1/contracts/{{dataset}}/versions/{{version}}/{action}")
+    for action in ("submit", "withdraw", "approve", "reject", "activate", "deprecate", "retire")
+}
+"""The contract registry: contracts are metadata, no records; who may take each step is the lifecycle's
+role table (tests/stewardship/test_lifecycle.py, test_contracts_api.py)."""
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +205,7 @@ def test_the_matrix_covers_every_data_route_and_action() -> None:
     assert dataset_routes == DATA_ROUTES | QUALITY_ROUTES | metadata | filing, "a new route reads a dataset"
     every = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
     known = DATA_ROUTES | METADATA_ROUTES | FILE_ROUTES | ACCESS_ROUTES | CKAN_ROUTES | SQL_ROUTES | OPS_ROUTES
-    known |= QUALITY_ROUTES | REPORT_ROUTES | DISPUTE_ROUTES
+    known |= QUALITY_ROUTES | REPORT_ROUTES | DISPUTE_ROUTES | CONTRACT_ROUTES
     assert every == known, f"classify the new route(s) and cover them here: {sorted(every - known)}"
     assert {a for a in ACTIONS if a.startswith("datastore")} == DATA_ACTIONS
 

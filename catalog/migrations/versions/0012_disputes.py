@@ -1,14 +1,14 @@
 """校核 disputes (client x dataset x record x field x claimed value x evidence x deadline) and their events
 
-Revision ID: 0011_disputes
-Revises: 0010_contract_notices
+Revision ID: 0012_disputes
+Revises: 0011_contract_notices
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_disputes"
-down_revision = "0010_contract_notices"
+revision = "0012_disputes"
+down_revision = "0011_contract_notices"
 
 
 def upgrade() -> None:

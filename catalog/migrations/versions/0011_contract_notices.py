@@ -1,14 +1,14 @@
 """contract notices: a client's inbox of changes to the contracts of datasets it reads
 
-Revision ID: 0010_contract_notices
-Revises: 0009
+Revision ID: 0011_contract_notices
+Revises: 0010_contract_versions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_contract_notices"
-down_revision = "0009"
+revision = "0011_contract_notices"
+down_revision = "0010_contract_versions"
 
 
 def upgrade() -> None:
