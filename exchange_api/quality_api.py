@@ -102,7 +102,8 @@ def dataset_quality(
     ds = service.dataset(s, ref)
     if not permissions.can_read(caller, ds):
         raise NotAuthorized(f"dataset {ref!r} is not open: send an API key to read its metadata")
-    history.fill_completeness(settings, ds)
+    if history.fill_completeness(settings, ds):
+        s.commit()  # kept before the answer leaves, so the next reader finds it
     return JSONResponse(history.dataset_quality(ds).model_dump(mode="json"))
 
 
@@ -116,5 +117,5 @@ def ratios_report(
     """Collection and sharing ratios per department and overall against the 80 % target, with each
     base dataset's standing; ``hub report ratios`` writes the same as CSV and a chart."""
     permissions.require_steward(caller, "read the platform ratios")
-    report = ratios.ratios(s, month, contracts=model.load_all(settings.contracts_dir))
+    report = ratios.ratios(s, month, contracts=model.load_all(settings.active_contracts_dir))
     return JSONResponse(report.model_dump(mode="json"))

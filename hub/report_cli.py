@@ -29,7 +29,7 @@ def ratios_command(
     settings.ensure_dirs()
     db.migrate(settings.db_url)
     with db.session(settings.db_url) as s:
-        report = ratios.ratios(s, month, contracts=model.load_all(settings.contracts_dir))
+        report = ratios.ratios(s, month, contracts=model.load_all(settings.active_contracts_dir))
     rows = [
         [
             d.code,

@@ -232,7 +232,7 @@ def fill_completeness(settings: Settings, ds: Dataset) -> int:
     if not missing:
         return 0
     try:
-        contract = model.find(settings.contracts_dir, ds.key)
+        contract = model.find(settings.active_contracts_dir, ds.key)
         cat = tables.catalog(settings.warehouse_dir)
     except HubError:
         return 0

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts import model
 from contracts.model import Classification, Contract, Field, OpenType, SharingType
-from hub.errors import ContractError, HubError
+from hub.errors import Conflict, ContractError
 
 Value = str | int | float | bool | list[str] | None
 
@@ -462,7 +462,7 @@ def verdict(old: Contract, new: Contract, changes: list[Change]) -> Verdict:
     )
 
 
-class GateRefused(HubError):
+class GateRefused(Conflict):
     """A new contract version the gate does not let through; ``changes`` are the ones that need more."""
 
     def __init__(self, message: str, changes: list[Change]):

@@ -158,8 +158,8 @@ def check_raises(version: str, active: str | None, existing: list[str]) -> None:
 def gate(old_doc: dict[str, Any] | None, new_doc: dict[str, Any]) -> None:
     """The check an approval passes, comparing the active contract with the one approved.
 
-    Today: the new version must raise the old one (semver order). This is where the change
-    classification plugs in (``stewardship/diff.py``): a breaking change will need a major bump,
+    The new version must raise the old one (semver order). On approval the registry then runs the
+    change classification (``stewardship.diff.gate``): a breaking change needs a major bump,
     an explicit steward approval and a migration date.
     """
     if old_doc is None:

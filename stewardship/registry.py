@@ -32,7 +32,7 @@ from contracts import disclosure, model
 from contracts.model import Contract
 from hub.errors import ContractError, NotFound
 from hub.settings import Settings
-from stewardship import lifecycle
+from stewardship import diff, lifecycle, notices
 from stewardship.lifecycle import ContractStatus, InvalidProposal
 from stewardship.lifecycle import ContractStatus as S
 
@@ -334,9 +334,20 @@ def act(
     lifecycle.may(caller, t, _department(v.doc()), v.proposed_by)
     if action == "reject" and not (reason or "").strip():
         raise lifecycle.BadParameter("a rejection needs a reason (told to the department)", column="reason")
+    told: diff.Verdict | None = None
     if action in ("approve", "activate"):
         old = active(s, dataset)
         lifecycle.gate(old.doc() if old else None, v.doc())
+        if action == "approve" and old is not None:  # the change classes: docs/stewardship.md
+            before, after = diff.read(old.text, f"{dataset} {old.version}"), diff.read(v.text, f"{dataset} {v.version}")
+            told = diff.gate(
+                before.contract,
+                after.contract,
+                approved_migration_date=migration_date,
+                today=today,
+                old_doc=before.doc,
+                new_doc=after.doc,
+            )
     source = v.status
     v.status = t.target
     v.updated = utcnow()
@@ -350,6 +361,8 @@ def act(
         _activate(s, v, caller.name)
     elif action == "activate":
         _retire_previous(s, v, caller.name)
+    if told is not None and told.to_tell:  # consumers reading what changed hear of it at approval
+        notices.notify(s, dataset, told, notices.affected_consumers(s, dataset, told.to_tell))
     s.flush()
     project(s, settings)
     return v

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hub.errors import BadParameter
-from stewardship.diff import Impact, Side, Verdict, read_file, show
+from stewardship.diff import Impact, Side, Verdict, read, read_file, show
 from stewardship.notices import Consumer
 
 EXIT_CODES: dict[Impact | None, int] = {Impact.breaking: 3, Impact.policy: 4}
@@ -16,13 +16,23 @@ HEADER = ("kind", "field", "before → after", "impact")
 
 
 def side(ref: str) -> Side:
-    """A contract named on the command line: a YAML file. (``DATASET@VERSION``, a version the hub
-    keeps, is read here once contract versions live in the hub.)"""
+    """A contract named on the command line: a YAML file, or ``DATASET@VERSION``, a version the
+    hub's contract registry keeps (any status: proposed, active, deprecated, ...)."""
     path = Path(ref)
-    if not path.is_file():
-        hint = " (DATASET@VERSION needs contract versions kept in the hub)" if "@" in ref else ""
-        raise BadParameter(f"no contract file {ref!r}{hint}")
-    return read_file(path)
+    if path.is_file():
+        return read_file(path)
+    dataset, at, number = ref.partition("@")
+    if not at or not dataset or not number:
+        raise BadParameter(f"no contract file {ref!r}, and not DATASET@VERSION (e.g. population.residents@1.0.0)")
+    from catalog import db
+    from hub.settings import get_settings
+    from stewardship import registry
+
+    settings = get_settings()
+    with db.session(settings.db_url) as s:
+        registry.open_registry(s, settings)
+        kept = registry.version(s, dataset, number)
+        return read(kept.text, ref)
 
 
 def table(verdict: Verdict) -> list[str]:

@@ -88,12 +88,22 @@ def test_json_with_the_consumers_the_hub_knows(home: Settings) -> None:
     ("args", "message"),
     [
         (["no-such.yaml", "x.yaml"], "no contract file 'no-such.yaml'"),
-        (["population.residents@1.0.0", "x.yaml"], "DATASET@VERSION needs contract versions kept in the hub"),
+        (["population.residents@9.9.9", "x.yaml"], "dataset population.residents has no contract version 9.9.9"),
+        (["no-such-thing", "x.yaml"], "not DATASET@VERSION"),
     ],
 )
 def test_a_missing_contract_is_one_line_and_exit_1(home: Settings, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["contracts", "diff", *args])
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_versions_the_hub_keeps_are_named_dataset_at_version(home: Settings) -> None:
+    """The seeded active version against a file that drops a field; and a kept version against itself."""
+    result = runner.invoke(app, ["contracts", "diff", "population.residents@1.0.0", pair("field_removed")[1]])
+    assert result.exit_code == 3, result.output
+    assert "verdict: breaking" in result.output
+    same = runner.invoke(app, ["contracts", "diff", "spatial.grids@1.0.0", "spatial.grids@1.0.0"])
+    assert same.exit_code == 0 and "verdict: no change" in same.output, same.output
 
 
 def test_two_datasets_are_refused(home: Settings) -> None:

@@ -274,3 +274,41 @@ def test_processes_seeding_together_seed_once(tmp_path: Path, database_url: str)
     for t in threads:
         t.join(timeout=60)
     assert sorted(len(a) for a in added) == [0, len(list(settings.contracts_dir.glob("*.yaml")))]
+
+
+# --- the change gate on approval (docs/stewardship.md, "Contract changes") --------------------------
+def _without_phone(version: str) -> str:
+    import yaml
+
+    doc = yaml.safe_load(changed(version))
+    table = doc["schema"][0]
+    table["properties"] = [p for p in table["properties"] if p["name"] != "phone"]
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+def test_approval_passes_the_change_gate_and_tells_the_consumers_reading_what_changed(settings: Settings) -> None:
+    from stewardship.diff import GateRefused
+    from stewardship.notices import ContractNotice
+    from tests.published import grant
+
+    with db.session(settings.db_url) as s:
+        reader, other = who(s, "consumer"), clients.ensure_client(s, "name-reader", role="consumer", organization="x")
+        reader_id, other_id = reader.id, other.id
+    grant(settings, "consumer")  # every grantable field: phone among them
+    grant(settings, "name-reader", fields=("name", "street_code"))
+    propose(settings, _without_phone("1.1.0"))
+    with pytest.raises(GateRefused, match="needs a major version.*phone"):
+        act(settings, "1.1.0", "approve")
+    assert status(settings, "1.1.0") == ContractStatus.proposed, "a refused approval changes nothing"
+    propose(settings, _without_phone("2.0.0"))
+    with pytest.raises(GateRefused, match="migration date"):
+        act(settings, "2.0.0", "approve")
+    later = dt.date.today() + dt.timedelta(days=30)
+    assert act(settings, "2.0.0", "approve", migration_date=later) == ContractStatus.approved
+    with db.session(settings.db_url) as s:
+        told = {n.client_id: n for n in s.query(ContractNotice).filter_by(dataset=DATASET)}
+    assert set(told) == {reader_id}, "the grant that reads phone is told; the one reading name only is not"
+    assert other_id not in told
+    notice = told[reader_id]
+    assert (notice.old_version, notice.new_version, notice.migration_date) == ("1.0.0", "2.0.0", later)
+    assert notice.impact == "breaking" and "phone" in str(notice.changes)
