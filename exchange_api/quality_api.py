@@ -7,7 +7,9 @@
   nothing from elsewhere and runs no script (GX's pages link CDN scripts; they are not loaded).
 
 Other callers get 403 (401 without a key), whatever the dataset's sharing type: the results name
-rejected rows and values, which are the department's business and the stewards'.
+rejected rows and values, which are the department's business and the stewards'. Each result and
+each page read is audited (actions ``validation`` and ``data_docs``; a page's styles and images
+are not).
 
 * ``GET /api/v1/datasets/{ref}/quality``: the quality history per version (counts, issues by rule
   and column, completeness), freshness and score (``quality/history.py``). It holds counts, no
@@ -20,11 +22,13 @@ rejected rows and values, which are the department's business and the stewards'.
 from __future__ import annotations
 
 import mimetypes
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
+from access import audit
 from catalog import permissions, service
 from catalog.models import ApiClient, Dataset
 from contracts import model
@@ -44,6 +48,15 @@ DOCS_CSP = (
 """Data Docs pages: the site's own styles, images and fonts; no script runs, nothing loads from elsewhere."""
 
 
+def _audit(
+    s: Session, settings: Settings, request: Request, caller: ApiClient, ds: Dataset, action: str, what: str, **kw: Any
+) -> None:
+    """The read of a result or a page: sample values of rejected rows leave with it (rows: none)."""
+    rid = getattr(request.state, "request_id", None)
+    event = audit.Event(action=action, **audit.who(caller), dataset=ds.key, rows=0, request_id=rid, query=what, **kw)
+    audit.write(s, settings, event)
+
+
 def _readable(s: Session, ref: str, caller: ApiClient) -> Dataset:
     ds = service.dataset(s, ref)
     if not (permissions.is_steward(caller) or permissions.member_of(caller, ds.organization)):
@@ -55,6 +68,7 @@ def _readable(s: Session, ref: str, caller: ApiClient) -> Dataset:
 def version_validation(
     ref: str,
     number: int,
+    request: Request,
     caller: ApiClient = Depends(require_client),
     s: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
@@ -68,13 +82,16 @@ def version_validation(
     path = results.result_path(settings, ds.key, version.source_sha256)
     if not path.is_file():
         raise NotFound(f"version {number} of {ds.name} has no kept validation result (it was not checked by a file)")
-    return Response(path.read_bytes(), media_type="application/json")
+    body = path.read_bytes()
+    _audit(s, settings, request, caller, ds, "validation", f"version {number}", version=number)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/datasets/{ref}/quality/docs/{page:path}", summary="GX Data Docs of a dataset")
 def data_docs(
     ref: str,
     page: str,
+    request: Request,
     caller: ApiClient = Depends(require_client),
     s: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
@@ -85,6 +102,8 @@ def data_docs(
     ds = _readable(s, ref, caller)
     path = docs.resolve(settings, ds.key, page)
     media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if media == "text/html":
+        _audit(s, settings, request, caller, ds, "data_docs", page or "index.html")
     return FileResponse(path, media_type=media, headers={"Content-Security-Policy": DOCS_CSP})
 
 

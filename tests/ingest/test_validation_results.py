@@ -169,6 +169,27 @@ def test_stewards_and_the_department_read_the_site_others_do_not(hub: tuple, pag
     assert _get(result, None).status_code == 401
 
 
+def _trail(url: str, steward_key: str, client: str) -> list[dict[str, Any]]:
+    answer = _get(f"{url}/api/v1/audit", steward_key, params={"dataset": DATASET, "client": client})
+    return [r for r in answer.json()["records"] if r["action"] in ("validation", "data_docs")]
+
+
+def test_each_result_and_page_read_is_audited_styles_are_not(hub: tuple) -> None:
+    url, _, keys, _ = hub
+    before = len(_trail(url, keys["steward"], "police-analyst"))
+    assert _get(f"{url}/api/v1/datasets/{REF}/versions/1/validation", keys["police-analyst"]).status_code == 200
+    assert _get(f"{url}/api/v1/datasets/{REF}/quality/docs/index.html", keys["police-analyst"]).status_code == 200
+    css = f"{url}/api/v1/datasets/{REF}/quality/docs/static/styles/data_docs_default_styles.css"
+    assert _get(css, keys["police-analyst"]).status_code == 200
+    trail = _trail(url, keys["steward"], "police-analyst")  # newest first
+    added = trail[: len(trail) - before]
+    seen = sorted((r["action"], r["version"] or 0, r["rows"]) for r in added)
+    assert seen == [("data_docs", 0, 0), ("validation", 1, 0)], "one record each; the stylesheet none"
+    refused = len(_trail(url, keys["steward"], "civil"))
+    assert _get(f"{url}/api/v1/datasets/{REF}/versions/1/validation", keys["civil"]).status_code == 403
+    assert len(_trail(url, keys["steward"], "civil")) == refused, "a refused read leaves nothing to audit"
+
+
 def test_missing_pages_and_versions_are_404(hub: tuple) -> None:
     url, _, keys, _ = hub
     steward = keys["steward"]
