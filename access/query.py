@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+import duckdb
 
 from access.policy import Column, Policy
 from hub.errors import InputError
@@ -82,27 +85,73 @@ class PageQuery:
             if not 0 <= value <= MAX_ROW:
                 raise InputError(f"{name} must be between 0 and {MAX_ROW}", column=name, rule="range")
 
-    def where(self) -> tuple[str, list[object]]:
+    def where(self, window: tuple[int, int] | None = None) -> tuple[str, list[object]]:
         clauses, values = conditions(self.policy, self.filters, self.text)
-        return " AND ".join([f"{ROW} > ?", *clauses]), [self.after, *values]
+        low, high = window if window else (self.after, None)
+        rows = [f"{ROW} > ?"] + ([f"{ROW} <= ?"] if high is not None else [])
+        return " AND ".join([*rows, *clauses]), [low, *([high] if high is not None else []), *values]
 
     def _order(self, source: str = "") -> str:
         prefix = f"{source}." if source else ""
         keys = [f"{prefix}{quote(name)} {direction.value}" for name, direction in self.order]
         return ", ".join([*keys, f"{prefix}{quote(ROW)}"])
 
-    def sql(self) -> tuple[str, list[object]]:
-        """Rows of the page: ``_row`` first, then the columns as released."""
+    @property
+    def keyed(self) -> bool:
+        """Whether the filters pin every primary-key field the caller sees: the page is then found
+        through the copy's key index (DuckDB uses the index for a bare equality only, not under a
+        row-number range and a top-N, so the keyed rows are taken first)."""
+        keys = [c.name for c in self.policy.columns if c.field.primary_key]
+        return bool(keys) and all(k in self.filters for k in keys)
+
+    def sql(self, window: tuple[int, int] | None = None, limit: int | None = None) -> tuple[str, list[object]]:
+        """Rows of the page: ``_row`` first, then the columns as released. ``window`` limits the
+        rows to those numbered in ``(low, high]``, ``limit`` overrides the page's size."""
         for name, _ in self.order:
             self.policy.in_clear(name, rule="sort", purpose="sorting")
-        where, values = self.where()
-        page = f"SELECT * FROM {TABLE} WHERE {where} ORDER BY {self._order()} LIMIT ? OFFSET ?"
+        where, values = self.where(window)
+        source, prefix, head = TABLE, "", []
+        if self.keyed:
+            keys = [c for c in self.policy.columns if c.field.primary_key]
+            pinned = " AND ".join(f"{quote(c.name)} = TRY_CAST(? AS {SQL_TYPES[c.field.type]})" for c in keys)
+            prefix = f"WITH keyed AS MATERIALIZED (SELECT * FROM {TABLE} WHERE {pinned}) "
+            source, head = "keyed", [self.filters[c.name] for c in keys]
+        page = f"SELECT * FROM {source} WHERE {where} ORDER BY {self._order()} LIMIT ? OFFSET ?"
         columns = ", ".join([f"page.{quote(ROW)}", *(c.sql("page") for c in self.columns)])
-        return f"SELECT {columns} FROM ({page}) AS page ORDER BY {self._order('page')}", [
+        return f"{prefix}SELECT {columns} FROM ({page}) AS page ORDER BY {self._order('page')}", [
+            *head,
             *values,
-            self.limit,
+            self.limit if limit is None else limit,
             self.offset,
         ]
+
+    WINDOW = 16_384
+    """Row numbers a filtered page reads in its first step; each further step is :data:`GROWTH`
+    times wider."""
+    GROWTH = 8
+
+    def rows(self, cur: duckdb.DuckDBPyConnection, last_row: int) -> list[tuple[Any, ...]]:
+        """The page's rows from a serving copy whose rows are numbered ``1..last_row``.
+
+        A serving copy is stored in ``_row`` order, so a range of row numbers is read from the few
+        row groups holding it (their min/max statistics skip the rest). A keyset page in row order
+        therefore reads windows of row numbers after the cursor, widening until the page is full or
+        the copy ends: an unfiltered page reads exactly its rows, a filtered one about as many as it
+        takes to find them, instead of a top-N over every row of the copy. A sorted page, an offset
+        page and a page through the key index run as one query."""
+        if self.order or self.offset or self.keyed:
+            sql, values = self.sql()
+            return cur.execute(sql, values).fetchall()
+        found: list[tuple[Any, ...]] = []
+        low = self.after
+        filtered = bool(self.filters or self.text or self.policy.row_filter)
+        width = self.WINDOW if filtered else self.limit
+        while low < last_row and len(found) < self.limit:
+            high = min(last_row, low + width)
+            sql, values = self.sql(window=(low, high), limit=self.limit - len(found))
+            found += cur.execute(sql, values).fetchall()
+            low, width = high, width * self.GROWTH
+        return found
 
     def count_sql(self) -> tuple[str, list[object]]:
         where, values = self.where()

@@ -117,8 +117,7 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         offset=offset,
     )
     head, cur = ctx.store.cursor(ds.key)
-    sql, values = query.sql()
-    rows = cur.execute(sql, values).fetchall()
+    rows = query.rows(cur, ctx.store.last_row(head.path, cur))
     event = audit.served(
         "datastore_search",
         ctx.caller,

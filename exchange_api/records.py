@@ -146,8 +146,9 @@ def records(
     else:
         after, at = 0, versions.resolve(ds, as_of)
         head, cur = versions.open_copy(store, settings, contracts.get(ds.key), at)
-    sql, values = PageQuery(policy, chosen, filters=filters, after=after, limit=limit + 1).sql()
-    rows = cur.execute(sql, values).fetchall()
+    rows = PageQuery(policy, chosen, filters=filters, after=after, limit=limit + 1).rows(
+        cur, store.last_row(head.path, cur)
+    )
     shapes = [i for i, c in enumerate(chosen, start=1) if c.field.type == "geometry" and not c.masked]
     page = [_embed_geojson(r, shapes) for r in rows[:limit]] if shapes else rows[:limit]
     next_cursor = encode_cursor(head.snapshot_id, page[-1][0]) if len(rows) > limit else None

@@ -186,6 +186,7 @@ class Store:
         self._lock = threading.Lock()
         self._cons: dict[Path, duckdb.DuckDBPyConnection] = {}
         self._used: dict[Path, float] = {}
+        self._last: dict[Path, int] = {}
         self._clock = clock
 
     def cursor(self, dataset: str, snapshot_id: int | None = None) -> tuple[ServingVersion, duckdb.DuckDBPyConnection]:
@@ -205,10 +206,18 @@ class Store:
             self._used[head.path] = now
             return head, con.cursor()
 
+    def last_row(self, path: Path, cur: duckdb.DuckDBPyConnection) -> int:
+        """The highest row number of the copy at ``path`` (read once: a copy never changes)."""
+        found = self._last.get(path)
+        if found is None:
+            found = self._last[path] = int(cur.execute(f"SELECT coalesce(max({ROW}), 0) FROM {TABLE}").fetchone()[0])  # type: ignore[index]
+        return found
+
     def _sweep(self, now: float) -> None:
         for path in [p for p, used in self._used.items() if now - used > self.IDLE and not p.exists()]:
             self._cons.pop(path).close()
             del self._used[path]
+            self._last.pop(path, None)
 
     @property
     def open_copies(self) -> list[Path]:
