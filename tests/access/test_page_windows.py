@@ -103,3 +103,36 @@ def test_policy_masks_hold_on_windowed_pages(copy: tuple[Policy, serving.Store, 
     rows = PageQuery(policy, list(columns), limit=20).rows(cur, store.last_row(head.path, cur))
     ids = [r[1 + [c.name for c in columns].index("id_number")] for r in rows]
     assert len(ids) == 20 and all("*" in i and not i.isdigit() for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("filters", "row_filter"),
+    [
+        ({}, None),
+        ({"street_code": "110101003"}, None),
+        ({}, "community_code = 'c5'"),
+        ({"street_code": "110101999"}, None),
+    ],
+)
+def test_walking_every_page_gives_every_row_once(
+    copy: tuple[Policy, serving.Store, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    filters: dict[str, str],
+    row_filter: str | None,
+) -> None:
+    base, store, _ = copy
+    policy = Policy(base.dataset, base.columns, base.withheld, row_filter=row_filter)
+    monkeypatch.setattr(PageQuery, "WINDOW", 3)
+    head, cur = store.cursor(policy.dataset)
+    last = store.last_row(head.path, cur)
+    sql, values = PageQuery(policy, list(policy.columns), filters=filters, limit=ROWS).sql()
+    everything = cur.execute(sql, values).fetchall()
+    walked: list[tuple[object, ...]] = []
+    after = 0
+    while True:
+        page = PageQuery(policy, list(policy.columns), filters=filters, after=after, limit=10).rows(cur, last)
+        walked += page
+        if len(page) < 10:
+            break
+        after = page[-1][0]
+    assert walked == everything and len(walked) > 0
