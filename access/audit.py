@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,47 +197,123 @@ def served(
     )
 
 
-def write(s: Session, settings: Settings, event: Event) -> AuditRecord:
-    """Append ``event`` with the hub's anchor key and commit: the record is durable before the
-    data leaves (what the data routes call, after reading and before answering)."""
-    row = append(s, event, settings.audit_key_path)
-    s.commit()
-    return row
+def write(s: Session, settings: Settings, event: Event) -> int:
+    """Record ``event`` durably before the data leaves (what the data routes call, after reading and
+    before answering): the request's own changes are committed, then the record is appended and
+    committed through the process's :class:`GroupCommit`. Answers the record's sequence number."""
+    s.commit()  # the request's own writes first, and no lock of the request's left to wait on
+    return GroupCommit.of(settings.db_url).record(event, settings.audit_key_path)
+
+
+@dataclass
+class _Ticket:
+    event: Event
+    seq: int = 0
+    error: BaseException | None = None
+    done: bool = False
+
+
+class GroupCommit:
+    """Appends events to the chain in batches, one transaction per batch, each caller returning only
+    once its own record is committed (group commit, as databases do with their logs).
+
+    Every caller queues its ticket and then takes the writer lock; whoever holds it writes every
+    ticket queued so far, so while one batch commits, the callers arriving meanwhile queue up and
+    the next holder writes them all in one transaction. A caller finding its ticket written returns
+    at once. Under load a record costs a share of one commit instead of a commit and the wait for
+    the chain's lock; alone, a caller writes its own record as before. The chain's head is locked
+    for each batch as for a single append, so several processes (API workers, the CLI) still keep
+    one chain. A batch that fails fails every caller in it: none of their answers leaves.
+    """
+
+    _groups: dict[str, GroupCommit] = {}
+    _groups_lock = threading.Lock()
+
+    def __init__(self, url: str):
+        self.url = url
+        self._writer = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []
+
+    @classmethod
+    def of(cls, url: str) -> GroupCommit:
+        with cls._groups_lock:
+            found = cls._groups.get(url)
+            if found is None:
+                found = cls._groups[url] = cls(url)
+            return found
+
+    def record(self, event: Event, key_path: Path) -> int:
+        ticket = _Ticket(event)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._writer:
+            if not ticket.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                try:
+                    self._write(batch, key_path)
+                except BaseException as exc:
+                    for t in batch:
+                        t.error = exc
+                    raise
+                finally:
+                    for t in batch:
+                        t.done = True
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.seq
+
+    def _write(self, batch: Sequence[_Ticket], key_path: Path) -> None:
+        from catalog import db
+
+        with db.session(self.url) as s:
+            rows = append_all(s, [t.event for t in batch], key_path)
+        for ticket, row in zip(batch, rows, strict=True):
+            ticket.seq = row.seq
 
 
 def append(s: Session, event: Event, key_path: Path) -> AuditRecord:
     """Add ``event`` at the end of the chain (in ``s``'s transaction: it commits with the call)."""
+    return append_all(s, [event], key_path)[0]
+
+
+def append_all(s: Session, events: Sequence[Event], key_path: Path) -> list[AuditRecord]:
+    """Add ``events`` in order at the end of the chain, under one lock of its head, in one flush."""
     head = _lock_head(s)
-    row = AuditRecord(
-        seq=head.seq + 1,
-        at=event.at,
-        client_id=event.client_id,
-        client=event.client,
-        organization=event.organization,
-        action=event.action,
-        dataset=event.dataset,
-        version=event.version,
-        snapshot_id=event.snapshot_id,
-        fields=list(event.fields),
-        clear_fields=list(event.clear_fields),
-        rows=event.rows,
-        purpose=event.purpose,
-        request_id=event.request_id,
-        query_hash=hashlib.sha256(event.query.encode("utf-8")).hexdigest() if event.query is not None else None,
-        prev_hash=head.hash,
-        hash="",
-    )
-    row.hash = digest(row)
-    s.add(row)
-    head.seq, head.hash = row.seq, row.hash
-    if row.seq % ANCHOR_EVERY == 0:
-        s.add(
-            AuditAnchor(
-                seq=row.seq, hash=row.hash, at=utcnow(), signature=sign(anchor_key(key_path), row.seq, row.hash)
-            )
+    rows = []
+    for event in events:
+        row = AuditRecord(
+            seq=head.seq + 1,
+            at=event.at,
+            client_id=event.client_id,
+            client=event.client,
+            organization=event.organization,
+            action=event.action,
+            dataset=event.dataset,
+            version=event.version,
+            snapshot_id=event.snapshot_id,
+            fields=list(event.fields),
+            clear_fields=list(event.clear_fields),
+            rows=event.rows,
+            purpose=event.purpose,
+            request_id=event.request_id,
+            query_hash=hashlib.sha256(event.query.encode("utf-8")).hexdigest() if event.query is not None else None,
+            prev_hash=head.hash,
+            hash="",
         )
+        row.hash = digest(row)
+        rows.append(row)
+        head.seq, head.hash = row.seq, row.hash
+        if row.seq % ANCHOR_EVERY == 0:
+            s.add(
+                AuditAnchor(
+                    seq=row.seq, hash=row.hash, at=utcnow(), signature=sign(anchor_key(key_path), row.seq, row.hash)
+                )
+            )
+    s.add_all(rows)
     s.flush()
-    return row
+    return rows
 
 
 def anchor(s: Session, key_path: Path) -> AuditAnchor | None:

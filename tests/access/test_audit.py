@@ -143,3 +143,60 @@ def test_records_filter_by_client_dataset_and_own_datasets(database_url: str, ke
         assert {r.dataset for r in audit.records(s, dataset="spatial.grids")} == {"spatial.grids"}
         mine = audit.records(s, datasets=["population.residents"])
         assert len(mine) == 6 and [r.seq for r in mine] == sorted((r.seq for r in mine), reverse=True)
+
+
+def test_group_commit_writes_callers_queued_meanwhile_in_one_transaction(database_url: str, key: Path) -> None:
+    """While one batch is being written, callers queue; the next holder writes them all at once, each
+    caller returns its own sequence number only after the commit, and the chain verifies."""
+    from sqlalchemy import event
+
+    from hub.settings import Settings
+
+    settings = Settings(home=key.parent, database_url=database_url)
+    group = audit.GroupCommit.of(database_url)
+    commits: list[int] = []
+    event.listen(db.engine(database_url), "commit", lambda _conn: commits.append(1))
+    seqs: dict[int, int] = {}
+
+    def caller(n: int) -> None:
+        with db.session(database_url) as s:
+            seqs[n] = audit.write(s, settings, _event(n))
+
+    with group._writer:  # a batch "in progress": every caller below queues behind it
+        threads = [threading.Thread(target=caller, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for _ in range(1_000):
+            if len(group._queue) == 12:
+                break
+            threading.Event().wait(0.01)
+        assert len(group._queue) == 12, "the callers queue behind the batch being written"
+        before = len(commits)
+    for t in threads:
+        t.join()
+    assert sorted(seqs.values()) == list(range(1, 13)), "every caller got its own record"
+    audit_commits = len(commits) - before - 12  # each caller's own (empty) session commits once too
+    assert audit_commits <= 2, f"12 queued records took {audit_commits} audit transactions"
+    with db.session(database_url) as s:
+        by_seq = {r.seq: r.request_id for r in s.scalars(select(AuditRecord))}
+    assert all(by_seq[seq] == f"req-{n}" for n, seq in seqs.items())
+    assert _verify(database_url, key).ok
+
+
+def test_a_failed_batch_fails_every_caller_in_it(database_url: str, key: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.settings import Settings
+
+    settings = Settings(home=key.parent, database_url=database_url)
+    with db.session(database_url) as s:
+        audit.write(s, settings, _event(0))
+
+    def broken(*_args: object) -> list[AuditRecord]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "append_all", broken)
+    with pytest.raises(RuntimeError, match="disk full"), db.session(database_url) as s:
+        audit.write(s, settings, _event(1))
+    monkeypatch.undo()
+    with db.session(database_url) as s:
+        assert audit.write(s, settings, _event(2)) == 2, "nothing of the failed batch was kept"
+    assert _verify(database_url, key).ok
