@@ -20,6 +20,7 @@ from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from access import rowfilter
+from catalog import cache
 from catalog.models import ApiClient, Base, aware, utcnow
 from contracts.model import Classification, Contract
 from hub.errors import BadParameter, Conflict, Forbidden, NotFound
@@ -308,11 +309,12 @@ def active(s: Session, client: ApiClient | None, dataset: str, now: dt.datetime 
     """The client's live grants on ``dataset``, newest first."""
     if client is None:
         return []
-    now = now or utcnow()
-    q = select(Grant).where(
-        Grant.client_id == client.id, Grant.dataset == dataset, Grant.revoked.is_(None), Grant.expires > now
+    now = aware(now or utcnow())
+    q = select(Grant).where(Grant.client_id == client.id, Grant.dataset == dataset, Grant.revoked.is_(None))
+    unrevoked = cache.lookup(
+        s, ("grants", client.id, dataset), lambda o: list(o.scalars(q.order_by(Grant.created.desc())))
     )
-    return list(s.scalars(q.order_by(Grant.created.desc())))
+    return [g for g in unrevoked if aware(g.expires) > now]
 
 
 def listing(

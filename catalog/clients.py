@@ -17,8 +17,9 @@ import uuid
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from catalog import cache
 from catalog.models import ApiClient, ApiKey, aware, utcnow
 from hub.errors import HubError, NotAuthorized, NotFound
 
@@ -148,7 +149,9 @@ def revoke_keys(s: Session, client: ApiClient, label: str | None = None) -> int:
 
 def authenticate_key(s: Session, key: str) -> ApiKey:
     """The live key row for ``key``: unknown and revoked keys get one message, expired keys say so."""
-    return _check_live(s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))))
+    digest = hash_key(key)
+    query = select(ApiKey).options(joinedload(ApiKey.client)).where(ApiKey.key_hash == digest)
+    return _check_live(cache.lookup(s, ("key", digest), lambda o: o.scalar(query)))
 
 
 def check_live(row: ApiKey | None) -> ApiKey:

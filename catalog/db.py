@@ -29,6 +29,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog import cache
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -61,8 +63,11 @@ def _create(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        cache.watch(eng)
         return eng
-    return create_engine(url, pool_pre_ping=True)
+    eng = create_engine(url, pool_pre_ping=True)
+    cache.watch(eng)
+    return eng
 
 
 def _wal(cur: sqlite3.Cursor) -> None:

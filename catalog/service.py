@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from catalog import activity, licences, profile
+from catalog import activity, cache, licences, profile
 from catalog.activity import PIPELINE
 from catalog.models import Dataset, Group, IngestedFile, Organization, Resource, Version, utcnow
 from catalog.search import search_text
@@ -205,7 +205,12 @@ def refresh(s: Session, ds: Dataset) -> None:
 
 def dataset(s: Session, ref: str) -> Dataset:
     """Find a dataset by id, CKAN name or contract id (``population.residents``)."""
-    ds = s.scalar(select(Dataset).where((Dataset.id == ref) | (Dataset.name == ref) | (Dataset.key == ref)))
+    query = (
+        select(Dataset)
+        .options(joinedload(Dataset.organization), selectinload(Dataset.versions))
+        .where((Dataset.id == ref) | (Dataset.name == ref) | (Dataset.key == ref))
+    )
+    ds = cache.lookup(s, ("dataset", ref), lambda o: o.scalar(query))
     if ds is None or ds.state == "deleted":
         raise NotFound(f"dataset {ref!r} not found")
     return ds

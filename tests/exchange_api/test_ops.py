@@ -161,4 +161,3 @@ def test_every_log_line_of_a_request_carries_its_id_as_text_or_json(tmp_path: Pa
     assert {"time", "level", "logger", "request_id", "message"} <= set(lines[0])
     mine = [x for x in lines if x["request_id"] == rid]
     assert mine and mine[0]["logger"] == "uvicorn.access" and "/healthz" in mine[0]["message"]
-
