@@ -20,11 +20,11 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, insert, select, text, update
+from sqlalchemy import JSON, BigInteger, Connection, DateTime, Integer, String, Table, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from access import secretfile
@@ -99,7 +99,7 @@ def _at(when: dt.datetime) -> str:
     return aware(when).astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def content(row: AuditRecord) -> dict[str, Any]:
+def content(row: AuditRecord | Appended) -> dict[str, Any]:
     """The hashed content of a record: everything but its own hash."""
     return {
         "seq": row.seq,
@@ -121,7 +121,7 @@ def content(row: AuditRecord) -> dict[str, Any]:
     }
 
 
-def digest(row: AuditRecord) -> str:
+def digest(row: AuditRecord | Appended) -> str:
     canonical = json.dumps(content(row), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -273,34 +273,60 @@ class GroupCommit:
             ticket.seq = row.seq
 
 
-def append(s: Session, event: Event, key_path: Path) -> AuditRecord:
-    """Add ``event`` at the end of the chain (in ``s``'s transaction: it commits with the call)."""
-    return append_all(s, [event], key_path)[0]
+HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+RECORDS: Table = AuditRecord.__table__  # type: ignore[assignment]
+ANCHORS: Table = AuditAnchor.__table__  # type: ignore[assignment]
 
 
-def _head(s: Session) -> tuple[int, str]:
+def _head(conn: Connection) -> tuple[int, str]:
     """The chain's head (sequence number and hash), locked for this transaction, as plain values."""
-    sqlite = s.get_bind().dialect.name == "sqlite"
+    sqlite = conn.dialect.name == "sqlite"
     if sqlite:
-        s.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))  # takes SQLite's write lock now
-    query = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
-    found = s.execute(query if sqlite else query.with_for_update()).first()
+        conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))  # takes SQLite's write lock now
+    query = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
+    found = conn.execute(query if sqlite else query.with_for_update()).first()
     if found is None:
-        s.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        conn.execute(HEAD.insert().values(id=1, seq=0, hash=GENESIS))
         return 0, GENESIS
     return int(found.seq), str(found.hash)
 
 
-COLUMNS = [c.key for c in AuditRecord.__table__.columns]
+@dataclass
+class Appended:
+    """A record as appended: the columns of ``audit_log``."""
+
+    seq: int
+    at: dt.datetime
+    client_id: str | None
+    client: str | None
+    organization: str | None
+    action: str
+    dataset: str | None
+    version: int | None
+    snapshot_id: str | None
+    fields: list[Any]
+    clear_fields: list[Any]
+    rows: int
+    purpose: str | None
+    request_id: str | None
+    query_hash: str | None
+    prev_hash: str
+    hash: str = ""
 
 
-def append_all(s: Session, events: Sequence[Event], key_path: Path) -> list[AuditRecord]:
+def append(s: Session, event: Event, key_path: Path) -> Appended:
+    """Add ``event`` at the end of the chain (in ``s``'s transaction: it commits with the call)."""
+    return append_all(s, [event], key_path)[0]
+
+
+def append_all(s: Session, events: Sequence[Event], key_path: Path) -> list[Appended]:
     """Add ``events`` in order at the end of the chain, under one lock of its head, in one statement
-    (plain inserts, no unit of work: this runs for every answer that carries data)."""
-    seq, prev = _head(s)
+    (plain inserts on the session's connection, no unit of work: this runs for every answer)."""
+    conn = s.connection()
+    seq, prev = _head(conn)
     rows, anchors = [], []
     for event in events:
-        row = AuditRecord(
+        row = Appended(
             seq=seq + 1,
             at=event.at,
             client_id=event.client_id,
@@ -317,7 +343,6 @@ def append_all(s: Session, events: Sequence[Event], key_path: Path) -> list[Audi
             request_id=event.request_id,
             query_hash=hashlib.sha256(event.query.encode("utf-8")).hexdigest() if event.query is not None else None,
             prev_hash=prev,
-            hash="",
         )
         row.hash = digest(row)
         rows.append(row)
@@ -325,10 +350,10 @@ def append_all(s: Session, events: Sequence[Event], key_path: Path) -> list[Audi
         if seq % ANCHOR_EVERY == 0:
             signature = sign(anchor_key(key_path), seq, prev)
             anchors.append({"seq": seq, "hash": prev, "at": utcnow(), "signature": signature})
-    s.execute(insert(AuditRecord), [{k: getattr(r, k) for k in COLUMNS} for r in rows])
+    conn.execute(RECORDS.insert(), [asdict(r) for r in rows])
     if anchors:
-        s.execute(insert(AuditAnchor), anchors)
-    s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        conn.execute(ANCHORS.insert(), anchors)
+    conn.execute(HEAD.update().where(HEAD.c.id == 1).values(seq=seq, hash=prev))
     return rows
 
 
