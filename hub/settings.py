@@ -6,6 +6,7 @@ Values come from ``HUB_*`` environment variables; nothing else reads the environ
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,12 @@ from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@lru_cache(maxsize=256)
+def _resolved(home: Path, cwd: str) -> Path:
+    """``home`` made absolute from ``cwd`` (every path of a request starts here: resolved once)."""
+    return (Path(cwd) / home.expanduser()).resolve()
 
 
 class LogFormat(StrEnum):
@@ -151,7 +158,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_home(self) -> Path:
-        return self.home.expanduser().resolve()
+        return _resolved(self.home, os.getcwd())
 
     @property
     def db_url(self) -> str:
