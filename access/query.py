@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from access.policy import Column, Policy
+from contracts.model import Field
 from hub.errors import InputError
 from warehouse.duck import quote
 from warehouse.serving import ROW, TABLE
@@ -29,6 +30,16 @@ SQL_TYPES = {
 }
 MAX_ROW = 2**62
 """Row numbers, offsets and limits beyond this are refused (DuckDB's BIGINT is 2**63 - 1)."""
+
+
+def keyed(keys: Sequence[Field], values: Mapping[str, str]) -> tuple[str, list[object]]:
+    """A ``WITH keyed AS MATERIALIZED (…)`` prefix holding the rows whose primary key (``keys``, all
+    of them) equals ``values``, with its parameters: a query reading ``keyed`` finds its rows
+    through the copy's key index. DuckDB uses the index for a bare equality on the key only; under
+    any further condition, a row-number range or a top-N it scans the whole copy, so the keyed rows
+    are taken first and the other conditions apply to them."""
+    pinned = " AND ".join(f"{quote(f.name)} = TRY_CAST(? AS {SQL_TYPES[f.type]})" for f in keys)
+    return f"WITH keyed AS MATERIALIZED (SELECT * FROM {TABLE} WHERE {pinned}) ", [values[f.name] for f in keys]
 
 
 class Direction(StrEnum):
@@ -99,8 +110,7 @@ class PageQuery:
     @property
     def keyed(self) -> bool:
         """Whether the filters pin every primary-key field the caller sees: the page is then found
-        through the copy's key index (DuckDB uses the index for a bare equality only, not under a
-        row-number range and a top-N, so the keyed rows are taken first)."""
+        through the copy's key index (:func:`keyed`)."""
         keys = [c.name for c in self.policy.columns if c.field.primary_key]
         return bool(keys) and all(k in self.filters for k in keys)
 
@@ -110,12 +120,10 @@ class PageQuery:
         for name, _ in self.order:
             self.policy.in_clear(name, rule="sort", purpose="sorting")
         where, values = self.where(window)
-        source, prefix, head = TABLE, "", []
+        source, prefix, head = TABLE, "", list[object]()
         if self.keyed:
-            keys = [c for c in self.policy.columns if c.field.primary_key]
-            pinned = " AND ".join(f"{quote(c.name)} = TRY_CAST(? AS {SQL_TYPES[c.field.type]})" for c in keys)
-            prefix = f"WITH keyed AS MATERIALIZED (SELECT * FROM {TABLE} WHERE {pinned}) "
-            source, head = "keyed", [self.filters[c.name] for c in keys]
+            prefix, head = keyed([c.field for c in self.policy.columns if c.field.primary_key], self.filters)
+            source = "keyed"
         page = f"SELECT * FROM {source} WHERE {where} ORDER BY {self._order()} LIMIT ? OFFSET ?"
         columns = ", ".join([f"page.{quote(ROW)}", *(c.sql("page") for c in self.columns)])
         return f"{prefix}SELECT {columns} FROM ({page}) AS page ORDER BY {self._order('page')}", [

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from access.policy import Policy
-from access.query import SQL_TYPES
+from access.query import SQL_TYPES, keyed
 from contracts.model import Contract
 from hub.errors import BadParameter
 from warehouse.duck import quote
@@ -57,4 +57,8 @@ class Question:
             params.append(str(value))
         if self.policy.row_filter:
             clauses.append(f"({self.policy.row_filter})")
+        key_fields = [f for f in self.contract.fields if f.primary_key]
+        if key_fields and all(f.name in self.values for f in key_fields):  # through the key index
+            prefix, pinned = keyed(key_fields, {k: str(v) for k, v in self.values.items()})
+            return f"{prefix}SELECT EXISTS (SELECT 1 FROM keyed WHERE {' AND '.join(clauses)})", pinned + params
         return f"SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE {' AND '.join(clauses)})", params

@@ -136,3 +136,31 @@ def test_walking_every_page_gives_every_row_once(
             break
         after = page[-1][0]
     assert walked == everything and len(walked) > 0
+
+
+VERIFY = [
+    ({"id_number": "110101199001010777"}, None),
+    ({"id_number": "110101199001010777", "name": "name777"}, None),
+    ({"id_number": "110101199001010777", "name": "name778"}, None),
+    ({"id_number": "110101199001019999"}, None),  # no such key
+    ({"id_number": "110101199001010777", "name": "name777"}, "community_code = 'c0'"),  # outside the grant
+    ({"id_number": "110101199001010777", "name": "name777"}, f"community_code = 'c{777 % 13}'"),
+    ({"id_number": "110101199001010001", "street_code": "110101999"}, None),
+]
+
+
+@pytest.mark.parametrize(("values", "row_filter"), VERIFY)
+def test_verify_through_the_key_index_answers_as_a_scan(
+    copy: tuple[Policy, serving.Store, Path], values: dict[str, str], row_filter: str | None
+) -> None:
+    from access.verify import Question
+
+    base, store, _ = copy
+    contract = model.find(Settings().contracts_dir, "population.residents")
+    policy = Policy(base.dataset, base.columns, base.withheld, row_filter=row_filter)
+    sql, params = Question(contract, policy, values).sql()
+    assert sql.startswith("WITH keyed AS MATERIALIZED")
+    _, cur = store.cursor(policy.dataset)
+    scan = " AND ".join([*(f"{k} = ?" for k in values), *([f"({row_filter})"] if row_filter else [])])
+    expected = cur.execute(f"SELECT EXISTS (SELECT 1 FROM records WHERE {scan})", list(values.values())).fetchone()
+    assert cur.execute(sql, params).fetchone() == expected
