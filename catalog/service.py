@@ -203,13 +203,19 @@ def refresh(s: Session, ds: Dataset) -> None:
     ds.search_text = search_text(ds)
 
 
+LOADED = (joinedload(Dataset.organization), selectinload(Dataset.versions))
+"""What a read of a dataset's data uses besides its row: its department and its versions."""
+
+
+def active_dataset(s: Session, key: str) -> Dataset | None:
+    """The active dataset whose contract id is ``key`` (the name analysts' SQL reads), or None."""
+    query = select(Dataset).options(*LOADED).where(Dataset.key == key, Dataset.state == "active")
+    return cache.lookup(s, ("active", key), lambda o: o.scalar(query))
+
+
 def dataset(s: Session, ref: str) -> Dataset:
     """Find a dataset by id, CKAN name or contract id (``population.residents``)."""
-    query = (
-        select(Dataset)
-        .options(joinedload(Dataset.organization), selectinload(Dataset.versions))
-        .where((Dataset.id == ref) | (Dataset.name == ref) | (Dataset.key == ref))
-    )
+    query = select(Dataset).options(*LOADED).where((Dataset.id == ref) | (Dataset.name == ref) | (Dataset.key == ref))
     ds = cache.lookup(s, ("dataset", ref), lambda o: o.scalar(query))
     if ds is None or ds.state == "deleted":
         raise NotFound(f"dataset {ref!r} not found")

@@ -29,7 +29,6 @@ from typing import Any
 
 import duckdb
 import orjson
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access import audit, gate, grants
@@ -38,6 +37,7 @@ from access.query import Release
 from access.sql import guard, sandbox, taint
 from access.sql.guard import Parsed, no_dataset
 from access.sql.sandbox import Limits, Pool, Result, View
+from catalog import service
 from catalog.clients import Role
 from catalog.models import ApiClient, Dataset
 from contracts.model import Contract
@@ -176,7 +176,7 @@ class Engine:
         return Answer(result, reads, (time.perf_counter() - started) * 1000)
 
     def _read(self, s: Session, caller: ApiClient, dataset: str) -> Read:
-        ds = s.scalar(select(Dataset).where(Dataset.key == dataset, Dataset.state == "active"))
+        ds = service.active_dataset(s, dataset)
         if ds is None or ds.key is None:
             raise no_dataset(dataset)
         try:
