@@ -76,14 +76,15 @@ def _rows_of(s: Session) -> _Rows:
 def changes(s: Session) -> tuple[str, int] | None:
     """The database's count of catalogue changes, read once per transaction of ``s`` (a request's
     lookups share one reading), or None when ``s`` has written in its transaction."""
-    conn = s.connection()
-    if conn.info.get(WROTE):
-        return None
     found = s.info.get(COUNT)
     if found is None:
+        conn = s.connection()
+        if conn.info.get(WROTE):
+            return None
         row = conn.exec_driver_sql("SELECT epoch, n FROM catalogue_changes WHERE id = 1").one()
-        found = s.info[COUNT] = (str(row[0]), int(row[1]))
-    return found  # type: ignore[no-any-return]
+        found = s.info[COUNT] = (conn, (str(row[0]), int(row[1])))
+    conn, count = found
+    return None if conn.info.get(WROTE) else count  # type: ignore[no-any-return]
 
 
 @event.listens_for(Session, "after_transaction_end")
