@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from catalog.models import ApiClient
@@ -30,12 +30,38 @@ class Limits:
     rows_per_day: int
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' in-memory storage with one sweeper thread for the process.
+
+    The library's storage starts a new 10 ms timer thread whenever the last one has ended, so a
+    server answering a few hundred requests a second starts a thread for most of them. Its counts
+    do not depend on the sweep (windows are checked against the clock on every hit; the sweep only
+    drops what has expired), so one daemon thread sweeping every :attr:`SWEEP_SECONDS` keeps the
+    memory bounded at no cost per request.
+    """
+
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sweeper = threading.Thread(target=self._sweep, name="rate-limit-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - replaces the library's private hook
+        """Nothing per hit: :meth:`_sweep` runs on its own."""
+
+    def _sweep(self) -> None:
+        while True:
+            time.sleep(self.SWEEP_SECONDS)
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
 class Limiter:
     """One per process (per storage URL): moving one-minute window for requests, a day's budget for rows."""
 
     def __init__(self, url: str):
         self.url = url
-        self.storage = storage_from_string(url)
+        self.storage = SweptMemoryStorage() if url == "memory://" else storage_from_string(url)
         self.requests = MovingWindowRateLimiter(self.storage)
         self.rows = FixedWindowRateLimiter(self.storage)
 

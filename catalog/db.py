@@ -37,6 +37,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x4855_4244  # PostgreSQL advisory lock id held while migrating ("HUBD")
 _engines: dict[str, Engine] = {}
+POOL = {"pool_size": 48, "max_overflow": 16}
+"""SQLite connections kept open: one per request the server runs at once (the thread pool's 40
+and the audit writer), so a busy server neither waits for a connection nor opens and sets up a new
+one (PRAGMAs included) for every request beyond the pool. PostgreSQL keeps 10 + 20 per process,
+well under its default of 100 connections with two workers and the CLI."""
 
 
 def engine(url: str) -> Engine:
@@ -52,6 +57,7 @@ def _create(url: str) -> Engine:
             url,
             # pysqlite's implicit BEGIN before the first write becomes BEGIN IMMEDIATE
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": "IMMEDIATE"},
+            **POOL,
         )
 
         @event.listens_for(eng, "connect")
@@ -65,7 +71,7 @@ def _create(url: str) -> Engine:
 
         cache.watch(eng)
         return eng
-    eng = create_engine(url, pool_pre_ping=True)
+    eng = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     cache.watch(eng)
     return eng
 

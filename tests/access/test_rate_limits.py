@@ -127,3 +127,28 @@ def test_the_exchange_api_counts_requests_too(published: Settings) -> None:
         late = http.get("/api/v1/datasets")
     assert codes == [200, 200, 200, 429]
     assert late.json()["error"]["code"] == "rate_limited" and int(late.headers["Retry-After"]) >= 1
+
+
+def test_the_in_memory_counters_start_no_thread_per_hit_and_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from limits import RateLimitItemPerSecond
+    from limits.strategies import MovingWindowRateLimiter
+
+    from access.ratelimit import SweptMemoryStorage
+
+    monkeypatch.setattr(SweptMemoryStorage, "SWEEP_SECONDS", 0.2)
+    storage = SweptMemoryStorage()
+    limiter = MovingWindowRateLimiter(storage)
+    before = threading.active_count()
+    item = RateLimitItemPerSecond(3)
+    assert [limiter.hit(item, "t", "k") for _ in range(5)] == [True, True, True, False, False], "still enforced"
+    for _ in range(300):
+        storage.incr("counter", 1)
+    assert threading.active_count() == before, "no timer thread per hit"
+    assert any(storage.events.values())
+    time.sleep(1.6)  # entries of a one-second window expire; the sweeper drops them
+    assert not any(storage.events.values()), storage.events
+    assert storage.get("counter") == 0
+    assert limiter.hit(item, "t", "k"), "a new window admits again"
