@@ -118,7 +118,8 @@ class CsvStream:
     kernels and its bytes are appended to the file, so memory holds one batch whatever the file's
     size. Quoting follows :func:`write_csv` (``csv`` module, minimal quoting): a value holding a
     comma, a quote or a line break is quoted. In GB18030 and UTF-8 those four bytes never occur
-    inside a multi-byte character, so searching the encoded bytes finds exactly the values to quote.
+    inside a multi-byte character, so counting them in a batch's encoded lines tells whether any
+    value needs quoting (one pass over the bytes); only then are the values searched one by one.
     """
 
     def __init__(self, out: Path, dataset: str, encoding: str):
@@ -141,19 +142,15 @@ class CsvStream:
         """Append one batch; a field the batch lacks is written empty."""
         n = len(next(iter(columns.values())))
         empty = pa.repeat(pa.scalar(b"", pa.binary()), n)
-        cells = [
-            pc.fill_null(columns.get(f.name, empty).cast(pa.binary()), pa.scalar(b"", pa.binary())) for f in self.fields
-        ]
-        lines = pc.binary_join_element_wise(*cells, b",")
-        if not _plain(lines, len(cells) - 1):
-            lines = pc.binary_join_element_wise(*map(_csv_cell, cells), b",")
-        lines = pc.binary_join_element_wise(lines, pa.scalar(b"\r\n", pa.binary()), b"")
-        if isinstance(lines, pa.ChunkedArray):
-            lines = lines.combine_chunks()
-        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + n + 1]
-        data = lines.buffers()[2]
-        if data is not None:
-            self.file.write(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
+        blank = pa.scalar(b"", pa.binary())
+        cells = [pc.fill_null(columns.get(f.name, empty).cast(pa.binary()), blank) for f in self.fields]
+        text = _lines(cells)
+        # the joins put exactly k - 1 commas and one CRLF on each line: any more, or a quote, is in a value
+        separators = len(text) - len(text.translate(None, b",\r\n"))
+        plain = separators == n * (len(cells) + 1) and b'"' not in text
+        if not plain:
+            text = _lines([_csv_cell(c) for c in cells])  # some value needs quoting: quote those values
+        self.file.write(text)
         self.rows += n
         self.batches.append(n)
 
@@ -167,19 +164,17 @@ class CsvStream:
         self.close()
 
 
-def _plain(lines: pa.Array, commas: int) -> bool:
-    """Whether no value of the joined lines needs quoting: only the separating commas, no quote, CR or LF.
-
-    A few vectorized passes over the batch's bytes; the per-value search runs only when this fails.
-    """
+def _lines(cells: list[pa.Array]) -> bytes:
+    """The cells joined by commas, each line ended by CRLF, as one bytes object (the Arrow buffer's bytes)."""
+    lines = pc.binary_join_element_wise(*cells, b",")
+    lines = pc.binary_join_element_wise(lines, pa.scalar(b"\r\n", pa.binary()), b"")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
     data = lines.buffers()[2]
     if data is None:
-        return True
+        return b""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
-    text = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    if np.count_nonzero(text == ord(",")) != commas * len(lines):
-        return False
-    return not any(np.count_nonzero(text == byte) for byte in (ord('"'), 13, 10))
+    return memoryview(data)[int(offsets[0]) : int(offsets[-1])].tobytes()
 
 
 def _csv_cell(values: pa.Array) -> pa.Array:

@@ -34,7 +34,7 @@ EXPORT_DATE = dt.date(2026, 10, 31)
 HOUSEHOLD_SIZES = ((1, 25), (2, 30), (3, 25), (4, 12), (5, 6), (6, 2))  # mean 2.5
 COLLECTIVE_SHARE = 0.08
 """Chance that the next unit drawn is a person in collective quarters rather than a family household."""
-BATCH_ROWS = 100_000
+BATCH_ROWS = 50_000
 """People per batch: large enough for vectorized code to pay off, small enough to keep memory flat."""
 HEAD = "02"
 RELATIONSHIP = {  # GB/T 4761-2008 codes used: head, spouse by sex, child by sex, parent by sex, grandchild
@@ -189,19 +189,25 @@ class UsedKeys:
 
     def contains(self, keys: IntArray) -> BoolArray:
         order = np.argsort(keys)
-        wanted = keys[order]  # sorted needles: the binary searches walk the runs in order
-        found = np.zeros(len(keys), dtype=bool)
-        for run in self.runs:
-            at = np.searchsorted(run, wanted)
-            found |= run[np.minimum(at, len(run) - 1)] == wanted
         out = np.empty(len(keys), dtype=bool)
-        out[order] = found
+        out[order] = self.contains_sorted(keys[order])
         return out
 
+    def contains_sorted(self, keys: IntArray) -> BoolArray:
+        """Like :meth:`contains` for sorted keys (sorted needles make the binary searches walk the runs in order)."""
+        found = np.zeros(len(keys), dtype=bool)
+        for run in self.runs:
+            at = np.searchsorted(run, keys)
+            found |= run[np.minimum(at, len(run) - 1)] == keys
+        return found
+
     def add(self, keys: IntArray) -> None:
-        run = np.sort(keys)
+        self.add_sorted(np.sort(keys))
+
+    def add_sorted(self, run: IntArray) -> None:
         while self.runs and len(self.runs[-1]) <= len(run):
-            run = np.sort(np.concatenate((self.runs.pop(), run)), kind="stable")
+            run = np.concatenate((self.runs.pop(), run))
+            run.sort(kind="stable")  # in place: two sorted runs merge in linear time, no third copy
         self.runs.append(run)
 
     def __len__(self) -> int:
@@ -286,7 +292,7 @@ class People:
         columns = {
             "id_number": t.id_number(self.key17, self.check),
             "name": t.name(self),
-            "sex": t.digits(self.sex),
+            "sex": t.sex(self.sex),
             "ethnicity": t.ethnicity(self.ethnicity),
             "phone": t.phone(self.phone),
             "grid_code": t.grid(self.grid),
@@ -380,32 +386,35 @@ class Text:
 
     def address(self, p: People) -> pa.Array:
         """北京市东城区 + street + lane + number 号, then building/unit/flat or 集体户."""
-        n = len(p)
         streets = _street_names()
-        start = self.join(
+        return self.join(
             self.take([f"北京市东城区{streets[g[:9]]}" for g in grid_codes()], p.grid),
             self.take(LANES, p.lane),
-            self.digits(p.number),
-            self.const("号", n),
+            self.take([f"{n}号" for n in range(120)], p.number),
+            self.take(_FLATS, _flat_index(p.flat)),
         )
-        building, unit, floor, room = p.flat // 1000, p.flat // 100 % 10, p.flat // 10 % 10, p.flat % 10
-        flat = self.join(
-            self.digits(building),
-            self.const("号楼", n),
-            self.digits(unit),
-            self.const("单元", n),
-            self.digits(floor),
-            self.const("0", n),
-            self.digits(room),
-        )
-        return self.join(start, pc.if_else(pa.array(p.flat > 0), flat, self.const("集体户", n)))
 
     def household_no(self, grid: IntArray, household: IntArray) -> pa.Array:
         """Street part of the grid code (3 digits) and the household's number (6 digits or more)."""
         return self.join(self.take([g[6:9] for g in grid_codes()], grid), self.digits(household, 6))
 
     def relationship(self, codes: IntArray) -> pa.Array:
-        return self.digits(codes, 2)
+        return self.take([f"{c:02d}" for c in range(100)], codes)
+
+    def sex(self, codes: IntArray) -> pa.Array:
+        return self.take(("0", "1", "2"), codes)
+
+
+_FLATS = ("集体户",) + tuple(
+    f"{b}号楼{u}单元{f}0{r}" for b in range(1, 8) for u in range(1, 6) for f in range(1, 7) for r in range(1, 5)
+)
+"""The end of an address: collective quarters, or building (1-7), unit (1-5), floor (1-6) and room (1-4)."""
+
+
+def _flat_index(flat: IntArray) -> IntArray:
+    """Index into :data:`_FLATS` of flats coded as the digits bbuufr (0: collective quarters)."""
+    b, u, f, r = flat // 1000, flat // 100 % 10, flat // 10 % 10, flat % 10
+    return np.where(flat > 0, 1 + (((b - 1) * 5 + (u - 1)) * 6 + (f - 1)) * 4 + (r - 1), 0)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -618,6 +627,7 @@ class _Maker:
         key = np.zeros(n, dtype=np.int64)
         before_2010 = born < np.datetime64("2010-01-01")
         todo = np.arange(n)
+        others = np.zeros(0, dtype=np.int64)
         while len(todo):
             m = len(todo)
             roll = rng.random(m)
@@ -629,13 +639,19 @@ class _Maker:
             drawn = _uniform(rng, 0, 1000, m)
             seq[todo] = np.where((drawn % 2 == 1) != (sex[todo] == 1), (drawn + 1) % 1000, drawn)
             key[todo] = id_key(place[todo], born[todo], seq[todo])
-            taken = self.used.contains(key[todo])
-            _, first = np.unique(key, return_index=True)
-            repeated = np.ones(n, dtype=bool)
-            repeated[first] = False
-            again = todo[taken] if taken.any() else todo[:0]
-            todo = np.union1d(again, np.flatnonzero(repeated))
-        self.used.add(key)
+            order = np.argsort(key[todo], kind="stable")
+            ordered = key[todo][order]
+            again = np.zeros(m, dtype=bool)
+            again[order[1:][ordered[1:] == ordered[:-1]]] = True  # drawn twice now: the later one draws again
+            at = np.minimum(np.searchsorted(others, ordered), max(len(others) - 1, 0))
+            clash = self.used.contains_sorted(ordered)
+            if len(others):
+                clash |= others[at] == ordered  # another row of the batch holds it already
+            again[order] |= clash
+            keep = todo[~again]
+            others = np.sort(np.concatenate((others, key[keep])), kind="stable")
+            todo = todo[again]
+        self.used.add_sorted(others)
         return place, seq, check_index(place, born, seq)
 
 

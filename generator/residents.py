@@ -129,7 +129,7 @@ class _Batch:
         return {
             "id_number": text.join(text.digits(self.key17, 17), text.take(gb11643.CHECK_CHARS + "x", self.check)),
             "name": name,
-            "sex": text.digits(p.sex),
+            "sex": text.sex(p.sex),
             "birth_date": _quirk(text.iso(self.born), self.birth_slash, lambda i: _slashed(text, self.born[i])),
             "ethnicity": text.ethnicity(p.ethnicity),
             "phone": _quirk(text.phone(p.phone), self.phone_wide, lambda i: _wide(text, p.phone[i])),
