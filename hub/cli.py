@@ -196,7 +196,6 @@ def generate(
     from contracts import model
     from generator import progress, registry
     from generator.export import ENCODINGS
-    from ingest.steps import inbox_folder
 
     settings = _settings()
     if encoding not in ENCODINGS:
@@ -214,6 +213,8 @@ def generate(
         raise typer.BadParameter(f"no generator for {dataset}; available: all, {', '.join(registry.GENERATORS)}")
     name = registry.file_name(dataset, rows, seed)
     if out is None:
+        from ingest.steps import inbox_folder  # only here: the pipeline's imports cost 130 MB a big file can use
+
         out = inbox_folder(settings, model.find(settings.active_contracts_dir, dataset)) / name
     elif out.is_dir() or str(out).endswith(os.sep):
         out = out / name
