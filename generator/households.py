@@ -71,8 +71,8 @@ def _columns(
     dup = at["duplicate_member"]
     before = np.searchsorted(goods, dup) - 1
     if len(dup):
-        source = goods[np.maximum(before, 0)]
-        here = before >= 0
+        here = before >= 0  # a good row of this batch before it, else the last good row of the batches before
+        source = goods[np.maximum(before, 0)] if len(goods) else np.zeros_like(dup)
         prev = last or _Member(0, 0, 0, 0)  # the first row is never spoiled, so a first batch has a good row
         key17[dup] = np.where(here, key17[source], prev.key17)
         check[dup] = np.where(here, check[source], prev.check)

@@ -105,15 +105,13 @@ class _Batch:
         self.key17[future] = id_key(self.p.place[future], self.born[future], self.p.seq[future])
         self.check[future] = population.check_index(self.p.place[future], self.born[future], self.p.seq[future])
         dup = at["duplicate_id"]
-        goods = np.flatnonzero(self.good)
-        choices = len(earlier.key17) + np.searchsorted(goods, dup)
-        pick = np.floor(rng.random(len(dup)) * choices).astype(np.int64)
-        old = pick < len(earlier.key17)
-        here = goods[np.clip(pick - len(earlier.key17), 0, max(len(goods) - 1, 0))] if len(goods) else pick
-        prev = np.clip(pick, 0, max(len(earlier.key17) - 1, 0))
-        if len(dup):
-            self.key17[dup] = np.where(old, earlier.key17[prev] if len(earlier.key17) else 0, self.key17[here])
-            self.check[dup] = np.where(old, earlier.check[prev] if len(earlier.check) else 0, self.check[here])
+        if len(dup):  # a copy of a good row before it: the previous batch's or an earlier one of this batch
+            goods = np.flatnonzero(self.good)
+            keys = np.concatenate((earlier.key17, self.key17[goods]))
+            checks = np.concatenate((earlier.check, self.check[goods]))
+            choices = len(earlier.key17) + np.searchsorted(goods, dup)  # the first row is never spoiled: >= 1
+            pick = (rng.random(len(dup)) * choices).astype(np.int64)
+            self.key17[dup], self.check[dup] = keys[pick], checks[pick]
 
     def earlier(self) -> _Earlier:
         return _Earlier(self.key17[self.good], self.check[self.good])
@@ -192,7 +190,7 @@ def export(
         for part in parts:
             batch = _Batch(part, draw, *planner.next(len(part)), earlier)
             stream.write(batch.columns(text))
-            earlier = batch.earlier()
+            earlier = batch.earlier() if batch.good.any() else earlier  # duplicates need a good row before them
             if progress is not None:
                 progress(stream.rows)
     return Manifest(out, stream.rows, encoding, stream.rows - len(planner.rows), planner.rows)

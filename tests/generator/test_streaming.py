@@ -188,3 +188,18 @@ def test_progress_without_a_terminal_is_plain_lines() -> None:
         "    常住人口.csv: 2,000,000 of 2,500,000 rows",
         "    常住人口.csv: 2,500,000 of 2,500,000 rows",
     ]
+
+
+@pytest.mark.parametrize("module", [residents, households])
+def test_tiny_batches_and_many_faults(module: object, tmp_path: Path) -> None:
+    """One person a batch and 90% faulty rows: a duplicate still finds a good row before it."""
+    manifest = module.generate(tmp_path / "x.csv", rows=60, bad_share=0.9, seed=2, batch_rows=1)  # type: ignore[attr-defined]
+    rows = _read(manifest.path)
+    assert len(rows) == manifest.rows and len(manifest.bad_rows) == min(round(manifest.rows * 0.9), manifest.rows - 1)
+    seen: set[str] = set()
+    for i, r in enumerate(rows):
+        key = r["公民身份号码"].upper() + r.get("户号", "")
+        kind = manifest.bad_rows.get(i + 2)
+        if kind in ("duplicate_id", "duplicate_member"):
+            assert key in seen
+        seen.add(key)
