@@ -12,13 +12,16 @@ import datetime as dt
 import io
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from contracts import model
 from hub.errors import BadParameter
@@ -100,6 +103,93 @@ def write_csv(out: Path, dataset: str, records: Sequence[Record], encoding: str)
     writer.writerows([[_text(r.get(f.name)) for f in fields] for r in records])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(buf.getvalue().encode(encoding))
+
+
+Progress = Callable[[int], None]
+"""Told after each batch how many of the requested records (people, for the population's exports) are made."""
+_CSV_SPECIAL = (",", '"', "\r", "\n")
+
+
+class CsvStream:
+    """A CSV export written batch by batch: Chinese column titles, the contract's field order, CRLF lines.
+
+    Each batch comes as columns of text already encoded in the file's encoding (Arrow binary
+    arrays, see :class:`generator.population.Text`); a batch becomes lines with Arrow's string
+    kernels and its bytes are appended to the file, so memory holds one batch whatever the file's
+    size. Quoting follows :func:`write_csv` (``csv`` module, minimal quoting): a value holding a
+    comma, a quote or a line break is quoted. In GB18030 and UTF-8 those four bytes never occur
+    inside a multi-byte character, so counting them in a batch's encoded lines tells whether any
+    value needs quoting (one pass over the bytes); only then are the values searched one by one.
+    """
+
+    def __init__(self, out: Path, dataset: str, encoding: str):
+        if encoding not in ENCODINGS:
+            raise NotSendable(f"encoding must be one of {', '.join(ENCODINGS)}")
+        self.fields = _contract(dataset).fields
+        if any(f.type == "geometry" for f in self.fields):
+            raise NotSendable(f"{dataset} has a geometry field: send it as GeoJSON or GeoParquet, not CSV")
+        self.encoding = encoding
+        self.rows = 0
+        self.batches: list[int] = []
+        """Rows of each batch written, in order."""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.file: BinaryIO = out.open("wb")
+        header = io.StringIO(newline="")
+        csv.writer(header, lineterminator="\r\n").writerow([f.title for f in self.fields])
+        self.file.write(header.getvalue().encode(encoding))
+
+    def write(self, columns: Mapping[str, pa.Array]) -> None:
+        """Append one batch; a field the batch lacks is written empty."""
+        n = len(next(iter(columns.values())))
+        empty = pa.repeat(pa.scalar(b"", pa.binary()), n)
+        blank = pa.scalar(b"", pa.binary())
+        cells = [pc.fill_null(columns.get(f.name, empty).cast(pa.binary()), blank) for f in self.fields]
+        text = _lines(cells)
+        # the joins put exactly k - 1 commas and one CRLF on each line: any more, or a quote, is in a value
+        separators = len(text) - len(text.translate(None, b",\r\n"))
+        plain = separators == n * (len(cells) + 1) and b'"' not in text
+        if not plain:
+            text = _lines([_csv_cell(c) for c in cells])  # some value needs quoting: quote those values
+        self.file.write(text)
+        self.rows += n
+        self.batches.append(n)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> CsvStream:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _lines(cells: list[pa.Array]) -> bytes:
+    """The cells joined by commas, each line ended by CRLF, as one bytes object (the Arrow buffer's bytes)."""
+    lines = pc.binary_join_element_wise(*cells, b",")
+    lines = pc.binary_join_element_wise(lines, pa.scalar(b"\r\n", pa.binary()), b"")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    data = lines.buffers()[2]
+    if data is None:
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    return memoryview(data)[int(offsets[0]) : int(offsets[-1])].tobytes()
+
+
+def _csv_cell(values: pa.Array) -> pa.Array:
+    """Encoded values as CSV cells: null as empty, quoted (quotes doubled) when they hold , " CR or LF."""
+    values = pc.fill_null(values.cast(pa.binary()), pa.scalar(b"", pa.binary()))
+    special = None
+    for char in _CSV_SPECIAL:
+        found = pc.match_substring(values, char)
+        special = found if special is None else pc.or_(special, found)
+    if special is None or not pc.any(special).as_py():
+        return values
+    quoted = pc.binary_join_element_wise(
+        pa.scalar(b'"', pa.binary()), pc.replace_substring(values, '"', '""'), pa.scalar(b'"', pa.binary()), b""
+    )
+    return pc.if_else(special, quoted, values)
 
 
 ARROW_TYPES = {"number": pa.float64(), "integer": pa.int64(), "date": pa.date32(), "boolean": pa.bool_()}

@@ -8,9 +8,13 @@ The first record is never spoiled: a duplicate needs an earlier good record to c
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 Record = dict[str, Any]
 Spoiler = Callable[[str, Record, list[Record]], None]
@@ -58,3 +62,43 @@ def rows(faults: dict[int, str]) -> dict[int, str]:
 def wrong_check_char(code: str, alphabet: str, rng: random.Random) -> str:
     """The code with its last (check) character replaced by another of the alphabet."""
     return code[:-1] + rng.choice([c for c in alphabet if c != code[-1]])
+
+
+def numpy_stream(seed: int, part: str) -> np.random.Generator:
+    """The numpy counterpart of :func:`stream`, for the generators that make their records in batches."""
+    digest = hashlib.sha256(f"{seed}/{part}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "big"))
+
+
+class Planner:
+    """Fault plans batch by batch, for exports written as they are made (the total need not be known).
+
+    After ``c`` records, ``min(round(c * share), c - 1)`` of them are faulty, as :func:`plan` would
+    plan for ``c`` records: each batch gets what the running total asks for, chosen at random
+    within the batch (never the very first record), and kinds take turns in record order.
+    """
+
+    def __init__(self, share: float, kinds: Sequence[str], rng: np.random.Generator):
+        self.share, self.kinds, self.rng = share, tuple(kinds), rng
+        self.seen = 0
+        self.planned = 0
+        self.rows: dict[int, str] = {}
+        """Spreadsheet row (header = 1) → kind, as :func:`rows` gives for a whole plan."""
+
+    def _wanted(self, records: int) -> int:
+        return min(round(records * self.share), records - 1) if records >= 2 else 0
+
+    def next(self, size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Positions within the next batch of ``size`` records that carry a fault, and the kind index of each."""
+        start, stop = self.seen, self.seen + size
+        first = max(start, 1)
+        need = min(self._wanted(stop) - self.planned, max(stop - first, 0))
+        where = (
+            np.sort(self.rng.choice(stop - first, size=need, replace=False)) + (first - start)
+            if need
+            else np.zeros(0, np.int64)
+        )
+        kinds = (self.planned + np.arange(need)) % len(self.kinds)
+        self.rows.update(zip((where + start + 2).tolist(), (self.kinds[k] for k in kinds.tolist()), strict=True))
+        self.seen, self.planned = stop, self.planned + need
+        return where.astype(np.int64), kinds.astype(np.int64)

@@ -28,6 +28,9 @@ GENERATORS: dict[str, Callable[..., Manifest]] = {
     grids.DATASET: grids.generate,
     pois.DATASET: pois.generate,
 }
+STREAMING = frozenset({residents.DATASET, households.DATASET})
+"""Generators written batch by batch: they take ``progress`` and ``batch_rows`` and keep memory flat at any size.
+The others build their records in memory (their sizes follow the world's: tens of thousands of rows)."""
 FILE_STEMS = {
     residents.DATASET: "常住人口",
     households.DATASET: "家庭户成员",

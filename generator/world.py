@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -34,9 +34,10 @@ class World:
     def __init__(self, sizes: Sizes, *, seed: int, bad_share: float):
         self.sizes, self.seed, self.bad_share = sizes, seed, bad_share
 
-    @cached_property
-    def population(self) -> population.Population:
-        return population.make(self.sizes.residents, faults.stream(self.seed, "population"))
+    def people(self) -> Iterator[population.People]:
+        """The residents, batch by batch, made afresh for each export that lists them (so memory holds one
+        batch, not the population): the same seed gives the residents and households exports the same people."""
+        return population.batches(self.sizes.residents, faults.numpy_stream(self.seed, "population"))
 
     @cached_property
     def buildings(self) -> tuple[list[buildings.Building], dict[int, str]]:
@@ -80,12 +81,16 @@ def _writers(world: World, months: int) -> list[tuple[str, str, Writer]]:
         (
             residents.DATASET,
             f"常住人口_{EXPORT_DAY}.csv",
-            lambda p: residents.export(p, world.population, bad_share=share, rng=world.rng(residents.DATASET)),
+            lambda p: residents.export(
+                p, world.people(), bad_share=share, rng=faults.numpy_stream(world.seed, residents.DATASET)
+            ),
         ),
         (
             households.DATASET,
             f"家庭户成员_{EXPORT_DAY}.csv",
-            lambda p: households.export(p, world.population, bad_share=share, rng=world.rng(households.DATASET)),
+            lambda p: households.export(
+                p, world.people(), bad_share=share, rng=faults.numpy_stream(world.seed, households.DATASET)
+            ),
         ),
         (
             enterprises.DATASET,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -193,9 +194,8 @@ def generate(
 ) -> None:
     """Generate departments' exports (their formats, Chinese headers, realistic faults) into the inbox."""
     from contracts import model
-    from generator import registry
+    from generator import progress, registry
     from generator.export import ENCODINGS
-    from ingest.steps import inbox_folder
 
     settings = _settings()
     if encoding not in ENCODINGS:
@@ -213,14 +213,19 @@ def generate(
         raise typer.BadParameter(f"no generator for {dataset}; available: all, {', '.join(registry.GENERATORS)}")
     name = registry.file_name(dataset, rows, seed)
     if out is None:
+        from ingest.steps import inbox_folder  # only here: the pipeline's imports cost 130 MB a big file can use
+
         out = inbox_folder(settings, model.find(settings.active_contracts_dir, dataset)) / name
     elif out.is_dir() or str(out).endswith(os.sep):
         out = out / name
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    extra = {"encoding": encoding} if out.suffix.lower() == ".csv" else {}
+    extra: dict[str, object] = {"encoding": encoding} if out.suffix.lower() == ".csv" else {}
     try:
-        manifest = registry.generate(dataset, tmp, rows=rows, bad_share=bad_share, seed=seed, **extra)
+        with contextlib.ExitStack() as stack:
+            if dataset in registry.STREAMING and rows > progress.SHOWN_FROM:
+                extra["progress"] = stack.enter_context(progress.GenerationProgress(out.name, rows)).update
+            manifest = registry.generate(dataset, tmp, rows=rows, bad_share=bad_share, seed=seed, **extra)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
