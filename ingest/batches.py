@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 from contracts.model import Contract
 from ingest import quarantine
 from ingest.issues import HEADER_ROWS, Issue
+from ingest.keys import SeenKeys
 from ingest.read import iter_batches
 from ingest.references import ReferenceSet
 from ingest.standardize import arrow_schema, standardize
-from ingest.validate import row_keys, validate_with_result
+from ingest.validate import validate_with_result
 
 
 @dataclass
@@ -46,21 +47,24 @@ class Checked:
         return pa.concat_tables(self.rejected, promote_options="permissive") if self.rejected else None
 
 
-def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: dict[Any, int]) -> list[Issue]:
-    """Rows whose key already appeared in an earlier batch (duplicates inside a batch are GX's)."""
+def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: SeenKeys) -> list[Issue]:
+    """Rows whose key already appeared in an earlier batch (duplicates inside a batch are GX's);
+    then the batch's keys join ``seen``, each with the first row it appeared at (a rejected row's
+    key too: a later row with the same key points to the row the department wrote first)."""
     key = contract.primary_key
+    rows, hi, lo = seen.digests(table)
+    earlier = seen.find(hi, lo)
+    repeated = earlier >= 0
+    seen.add(hi[~repeated], lo[~repeated], rows[~repeated] + offset)
+    if not repeated.any():
+        return []
+    at, first = rows[repeated], earlier[repeated]
+    values = [table.column(c).take(pa.array(at)).to_pylist() for c in key]
     issues = []
-    first_here: dict[Any, int] = {}
-    for i, k in enumerate(row_keys(table, key)):
-        if k is None or (isinstance(k, tuple) and None in k):
-            continue
-        if k in seen:
-            value = k if len(key) == 1 else "|".join(map(str, k))
-            message = f"duplicate of row {seen[k] + HEADER_ROWS + 1}: the first occurrence is kept"
-            issues.append(Issue(offset + i, key[0], "unique", str(value), message))
-        else:
-            first_here.setdefault(k, offset + i)
-    seen.update(first_here)
+    for n, (i, kept) in enumerate(zip(at.tolist(), first.tolist(), strict=True)):
+        value = values[0][n] if len(key) == 1 else "|".join(str(v[n]) for v in values)
+        message = f"duplicate of row {kept + HEADER_ROWS + 1}: the first occurrence is kept"
+        issues.append(Issue(offset + i, key[0], "unique", str(value), message))
     return issues
 
 
@@ -81,51 +85,60 @@ def check_file(
     """Check every batch; accepted rows go to ``staged`` (Parquet), the rest are collected.
     ``references`` are pinned once for the whole file (:func:`ingest.references.resolve`)."""
     out = Checked()
-    seen: dict[Any, int] = {}
+    seen = SeenKeys(list(contract.primary_key))
     staged.parent.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter
-    with pq.ParquetWriter(staged, arrow_schema(contract)) as writer:
-        batches = iter_batches(path, contract, batch_rows)
-        while True:
-            started = clock()
-            raw = next(batches, None)
-            out.seconds["read"] += clock() - started
-            if raw is None:
-                break
-            offset = out.rows
-            out.encoding, out.format, out.ignored_columns = raw.encoding, raw.format, raw.ignored_columns
-            started = clock()
-            std = standardize(raw.table, contract)
-            out.seconds["standardize"] += clock() - started
-            started = clock()
-            local = list(std.issues)
-            warned: list[Issue] = []
-            if raw.table.num_rows:
-                found, result = validate_with_result(std.table, contract, today, references)
-                warned = [replace(i, index=i.index + offset) for i in found if i.warning]
-                local += [i for i in found if not i.warning]
-                out.results.append((offset, result))
-            issues = [replace(i, index=i.index + offset) for i in local]
-            flagged = {(i.index, i.rule) for i in issues}
-            issues += [
-                i for i in _earlier_duplicates(std.table, contract, offset, seen) if (i.index, i.rule) not in flagged
-            ]
-            bad_here = sorted({i.index - offset for i in issues if i.index >= offset})
-            keep = pc.invert(pc.is_in(pa.array(range(raw.table.num_rows), pa.int64()), pa.array(bad_here, pa.int64())))
-            accepted = std.table.filter(keep)
-            out.seconds["validate"] += clock() - started
-            started = clock()
-            writer.write_table(accepted)
-            if bad_here:
-                out.rejected.append(quarantine.with_row_numbers(raw.table, bad_here, offset=offset))
-            out.rows += raw.table.num_rows
-            out.accepted += accepted.num_rows
-            out.issues += issues
-            rejected = set(bad_here)
-            out.warnings += [w for w in warned if w.index - offset not in rejected]  # a rejected row needs no warning
-            out.bad |= {offset + i for i in bad_here}
-            out.changes.update({(c.column, c.rule): c.count for c in std.changes})
-            out.seconds["stage"] += clock() - started
-            if progress is not None:
-                progress(out.rows, out.accepted)
+    try:
+        with pq.ParquetWriter(staged, arrow_schema(contract)) as writer:
+            batches = iter_batches(path, contract, batch_rows)
+            while True:
+                started = clock()
+                raw = next(batches, None)
+                out.seconds["read"] += clock() - started
+                if raw is None:
+                    break
+                offset = out.rows
+                out.encoding, out.format, out.ignored_columns = raw.encoding, raw.format, raw.ignored_columns
+                started = clock()
+                std = standardize(raw.table, contract)
+                out.seconds["standardize"] += clock() - started
+                started = clock()
+                local = list(std.issues)
+                warned: list[Issue] = []
+                if raw.table.num_rows:
+                    found, result = validate_with_result(std.table, contract, today, references)
+                    warned = [replace(i, index=i.index + offset) for i in found if i.warning]
+                    local += [i for i in found if not i.warning]
+                    out.results.append((offset, result))
+                issues = [replace(i, index=i.index + offset) for i in local]
+                flagged = {(i.index, i.rule) for i in issues}
+                issues += [
+                    i
+                    for i in _earlier_duplicates(std.table, contract, offset, seen)
+                    if (i.index, i.rule) not in flagged
+                ]
+                bad_here = sorted({i.index - offset for i in issues if i.index >= offset})
+                keep = pc.invert(
+                    pc.is_in(pa.array(range(raw.table.num_rows), pa.int64()), pa.array(bad_here, pa.int64()))
+                )
+                accepted = std.table.filter(keep)
+                out.seconds["validate"] += clock() - started
+                started = clock()
+                writer.write_table(accepted)
+                if bad_here:
+                    out.rejected.append(quarantine.with_row_numbers(raw.table, bad_here, offset=offset))
+                out.rows += raw.table.num_rows
+                out.accepted += accepted.num_rows
+                out.issues += issues
+                rejected = set(bad_here)
+                out.warnings += [
+                    w for w in warned if w.index - offset not in rejected
+                ]  # a rejected row needs no warning
+                out.bad |= {offset + i for i in bad_here}
+                out.changes.update({(c.column, c.rule): c.count for c in std.changes})
+                out.seconds["stage"] += clock() - started
+                if progress is not None:
+                    progress(out.rows, out.accepted)
+    finally:
+        seen.close()
     return out

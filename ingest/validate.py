@@ -132,7 +132,7 @@ def validate_with_result(
     pin the fields' cross-dataset references to versions (:func:`ingest.references.resolve`);
     issues of soft references are warnings."""
     suite = compile_suite(contract, today, references)
-    frame = table.to_pandas(date_as_object=False)
+    frame = table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     with warnings.catch_warnings():
         # pandas warns that contract patterns like ^(存续|注销)$ have groups; GX only tests for a match

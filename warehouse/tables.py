@@ -98,9 +98,12 @@ def find_publish(table: Table, sha256: str) -> Snapshot | None:
 
 
 def publish(
-    cat: Catalog, contract: Contract, data: pa.Table, *, sha256: str, source_file: str
+    cat: Catalog, contract: Contract, data: pa.Table | pa.RecordBatchReader, *, sha256: str, source_file: str
 ) -> tuple[Snapshot, bool]:
-    """Commit ``data`` as one snapshot; returns (snapshot, created). Idempotent per source file."""
+    """Commit ``data`` as one snapshot; returns (snapshot, created). Idempotent per source file.
+
+    ``data`` may be a stream of record batches (read from the staged Parquet): pyiceberg writes it
+    in data files of bounded size, so a file of 10M rows is committed in the memory of a few batches."""
     table = ensure_table(cat, contract, data.schema)
     existing = find_publish(table, sha256)
     if existing is not None:

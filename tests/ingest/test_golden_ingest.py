@@ -176,3 +176,24 @@ def test_serving_copy_rows_are_dense_and_stored_in_row_order(tmp_path: Path, mon
     assert [r for r, _ in rows] == list(range(len(rows)))
     assert [n for _, n in rows] == list(range(1, len(rows) + 1))
     assert keys == (1349,)
+
+
+def test_completeness_measured_on_the_copy_is_that_of_the_iceberg_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Register measures completeness on the serving copy; the numbers are those of the whole
+    snapshot read into Arrow (how it was measured before)."""
+    from catalog import service
+    from quality import history
+    from warehouse import tables
+
+    settings = Settings(home=tmp_path / "hub", batch_rows=400)
+    settings.ensure_dirs()
+    ingest_outputs(settings, monkeypatch)
+    contract = model.find(settings.contracts_dir, DATASET)
+    with db.session(settings.db_url) as s:
+        [version] = service.dataset(s, DATASET).versions
+        recorded, snapshot = version.quality["completeness"], version.snapshot_id
+    whole = tables.read(tables.catalog(settings.warehouse_dir), contract, snapshot)
+    assert recorded == history.completeness(whole)
+    assert recorded["phone"] < 1.0
