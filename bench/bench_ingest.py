@@ -92,12 +92,15 @@ def make_input(folder: Path, rows: int) -> Path:
     generate(base, rows=min(rows, GENERATED_MAX), bad_share=0.03, seed=99)
     if rows <= GENERATED_MAX:
         return base
+    with base.open("rb") as fh:  # every column as text: codes keep their leading zeros
+        header = fh.readline().decode("gb18030").strip().split(",")
     table = pacsv.read_csv(
         base,
         read_options=pacsv.ReadOptions(encoding="gb18030"),
-        convert_options=pacsv.ConvertOptions(strings_can_be_null=False, column_types={}),
+        convert_options=pacsv.ConvertOptions(
+            strings_can_be_null=False, column_types=dict.fromkeys(header, pa.string())
+        ),
     )
-    table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
     ids = table.column(0).combine_chunks()
     out = folder / "export.csv"
     copies = -(-rows // GENERATED_MAX)
@@ -106,7 +109,7 @@ def make_input(folder: Path, rows: int) -> Path:
             part = table if k == 0 else table.set_column(0, table.field(0), _renumbered(ids, k, copies))
             part = part.slice(0, rows - k * GENERATED_MAX)
             sink = pa.BufferOutputStream()
-            pacsv.write_csv(part, sink, pacsv.WriteOptions(include_header=k == 0, quoting_style="needed"))
+            pacsv.write_csv(part, sink, pacsv.WriteOptions(include_header=k == 0, quoting_style="none"))
             fh.write(codecs.encode(sink.getvalue().to_pybytes().decode("utf-8"), "gb18030"))
     base.unlink()
     return out

@@ -23,6 +23,7 @@ from ingest.read import iter_batches
 from ingest.references import ReferenceSet
 from ingest.standardize import arrow_schema, standardize
 from ingest.validate import validate_with_result
+from quality.results import compact
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Checked:
     format: str = ""
     ignored_columns: list[str] = field(default_factory=list)
     results: list[tuple[int, Any]] = field(default_factory=list)
-    """GX's validation result of each batch, with the batch's first row (kept by :mod:`quality`)."""
+    """GX's validation result of each batch as JSON without its complete lists (:func:`quality.results.compact`),
+    with the batch's first row (kept by :mod:`quality`)."""
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     """Time spent reading, standardizing, validating and staging the batches."""
 
@@ -109,7 +111,7 @@ def check_file(
                     found, result = validate_with_result(std.table, contract, today, references)
                     warned = [replace(i, index=i.index + offset) for i in found if i.warning]
                     local += [i for i in found if not i.warning]
-                    out.results.append((offset, result))
+                    out.results.append((offset, compact(result)))
                 issues = [replace(i, index=i.index + offset) for i in local]
                 flagged = {(i.index, i.rule) for i in issues}
                 issues += [

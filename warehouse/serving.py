@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -67,7 +68,7 @@ COPY_MEMORY = "768MB"
 """DuckDB memory limit while a serving copy is written: the shuffle's sort spills to disk beyond it,
 so a copy of 10M rows is built in the same memory as one of 1M."""
 
-Incoming = pa.Table | pa.RecordBatchReader
+Incoming: TypeAlias = pa.Table | pa.RecordBatchReader
 
 
 def _write_copy(
