@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from contracts.model import Contract
@@ -35,7 +36,9 @@ class Checked:
     """Findings of soft rules (cross-dataset references): reported, their rows accepted."""
     bad: set[int] = field(default_factory=set)
     changes: Counter[tuple[str, str]] = field(default_factory=Counter)
-    rejected: list[pa.Table] = field(default_factory=list)
+    rejected_file: Path | None = None
+    """The rejected records as they were read, with their row number in front (CSV), written
+    batch by batch beside the staged rows (:class:`_RejectedRows`); ``None`` when there are none."""
     encoding: str | None = None
     format: str = ""
     ignored_columns: list[str] = field(default_factory=list)
@@ -45,8 +48,36 @@ class Checked:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     """Time spent reading, standardizing, validating and staging the batches."""
 
-    def rejected_rows(self) -> pa.Table | None:
-        return pa.concat_tables(self.rejected, promote_options="permissive") if self.rejected else None
+    def rejected_rows(self) -> Path | None:
+        return self.rejected_file
+
+
+class _RejectedRows:
+    """A CSV of rejected records appended batch by batch, so a file with many bad rows never holds
+    them all; the same bytes ``pyarrow.csv.write_csv`` writes for the rows of every batch at once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._writer: pacsv.CSVWriter | None = None
+
+    def write(self, rows: pa.Table) -> None:
+        if self._writer is None:
+            self.path.unlink(missing_ok=True)
+            self._writer = pacsv.CSVWriter(self.path, rows.schema)
+        elif rows.schema != self._writer.schema:
+            rows = rows.cast(self._writer.schema)
+        self._writer.write_table(rows)
+
+    def close(self) -> Path | None:
+        if self._writer is None:
+            return None
+        self._writer.close()
+        return self.path
+
+
+def rejected_spill(staged: Path) -> Path:
+    """Where :func:`check_file` writes a file's rejected records until the quarantine takes them."""
+    return staged.with_suffix(".rejected.csv")
 
 
 def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: SeenKeys) -> list[Issue]:
@@ -88,6 +119,7 @@ def check_file(
     ``references`` are pinned once for the whole file (:func:`ingest.references.resolve`)."""
     out = Checked()
     seen = SeenKeys(list(contract.primary_key))
+    rejected_rows = _RejectedRows(rejected_spill(staged))
     staged.parent.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter
     try:
@@ -128,7 +160,7 @@ def check_file(
                 started = clock()
                 writer.write_table(accepted)
                 if bad_here:
-                    out.rejected.append(quarantine.with_row_numbers(raw.table, bad_here, offset=offset))
+                    rejected_rows.write(quarantine.with_row_numbers(raw.table, bad_here, offset=offset))
                 out.rows += raw.table.num_rows
                 out.accepted += accepted.num_rows
                 out.issues += issues
@@ -143,4 +175,5 @@ def check_file(
                     progress(out.rows, out.accepted)
     finally:
         seen.close()
+        out.rejected_file = rejected_rows.close()
     return out

@@ -3,10 +3,11 @@
 A duplicate key inside one batch is found by GX (``expect_column_values_to_be_unique``); a key that
 repeats one of an earlier batch is found here. Holding every key of a 10M-row file as Python
 objects in a dict would take about 2 GB, so each key is kept as its 128-bit MD5 (two ``uint64``,
-computed by DuckDB over the batch) plus the index of the row it first appeared at: 20 bytes a key,
+computed by DuckDB over the batch) plus the index of the row it first appeared at: 24 bytes a key,
 in sorted NumPy runs that are merged as they grow (a log-structured merge: each key is re-sorted
-O(log n) times). Two distinct keys sharing an MD5 is a chance of about 1e-25 for 10M keys; the
-hub treats an equal digest as an equal key.
+O(log n) times) up to :data:`RUN_MAX` keys, so a merge never copies more than that at once. Two
+distinct keys sharing an MD5 is a chance of about 1e-25 for 10M keys; the hub treats an equal
+digest as an equal key.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse.duck import quote
+
+RUN_MAX = 2_000_000
+"""Keys in one run at most: merging bigger runs would hold two copies of most of the keys at once."""
 
 
 @dataclass
@@ -110,7 +114,11 @@ class SeenKeys:
         first = np.ones(len(hi), dtype=bool)
         first[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
         self._runs.append(_Run(hi[first], lo[first], rows[first]))
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-2]) <= 2 * len(self._runs[-1])
+            and len(self._runs[-2]) + len(self._runs[-1]) <= RUN_MAX
+        ):
             b, a = self._runs.pop(), self._runs.pop()
             self._runs.append(_merge(a, b))
 

@@ -28,7 +28,7 @@ from exchange import subscriptions
 from hub.errors import InputError
 from hub.settings import Settings, get_settings
 from ingest import quarantine, references
-from ingest.batches import check_file
+from ingest.batches import check_file, rejected_spill
 from ingest.issues import Issue
 from ingest.outcome import Change, FileOutcome, FileStatus
 from ingest.progress import FileProgress
@@ -167,6 +167,7 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
             )
     except InputError as exc:
         staged.unlink(missing_ok=True)
+        rejected_spill(staged).unlink(missing_ok=True)
         return _finish(settings, path, _reject_file(settings, contract, path, sha, exc))
     issues, bad, total = checked.issues, sorted(checked.bad), checked.rows
     outcome = FileOutcome(

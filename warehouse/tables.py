@@ -22,6 +22,10 @@ from hub.errors import NotFound
 
 SHA_KEY = "hub.source-sha256"
 FILE_KEY = "hub.source-file"
+TARGET_FILE_SIZE = "write.target-file-size-bytes"
+STREAM_FILE_BYTES = str(96 << 20)
+"""pyiceberg gathers a stream's batches up to this many bytes of Arrow data before writing one
+data file (its default, 512 MB, would be most of a 2 GB budget for a 10M-row file)."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,13 @@ def publish(
     if existing is not None:
         return existing, False
     props = {SHA_KEY: sha256, FILE_KEY: source_file}
-    if contract.publish_mode == "append" or table.current_snapshot() is None:
-        table.append(data, snapshot_properties=props)
-    else:
-        table.overwrite(data, snapshot_properties=props)
+    with table.transaction() as tx:
+        if isinstance(data, pa.RecordBatchReader) and table.properties.get(TARGET_FILE_SIZE) != STREAM_FILE_BYTES:
+            tx.set_properties({TARGET_FILE_SIZE: STREAM_FILE_BYTES})
+        if contract.publish_mode == "append" or table.current_snapshot() is None:
+            tx.append(data, snapshot_properties=props)
+        else:
+            tx.overwrite(data, snapshot_properties=props)
     table = table.refresh()
     current = table.current_snapshot()
     assert current is not None
