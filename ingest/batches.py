@@ -59,13 +59,15 @@ class _RejectedRows:
     def __init__(self, path: Path):
         self.path = path
         self._writer: pacsv.CSVWriter | None = None
+        self._schema: pa.Schema | None = None
 
     def write(self, rows: pa.Table) -> None:
-        if self._writer is None:
+        if self._writer is None or self._schema is None:
             self.path.unlink(missing_ok=True)
+            self._schema = rows.schema
             self._writer = pacsv.CSVWriter(self.path, rows.schema)
-        elif rows.schema != self._writer.schema:
-            rows = rows.cast(self._writer.schema)
+        elif rows.schema != self._schema:
+            rows = rows.cast(self._schema)
         self._writer.write_table(rows)
 
     def close(self) -> Path | None:
@@ -140,7 +142,7 @@ def check_file(
                 local = list(std.issues)
                 warned: list[Issue] = []
                 if raw.table.num_rows:
-                    found, result = validate_with_result(std.table, contract, today, references)
+                    found, result = validate_with_result(std.table, contract, today, references, offset)
                     warned = [replace(i, index=i.index + offset) for i in found if i.warning]
                     local += [i for i in found if not i.warning]
                     out.results.append((offset, compact(result)))

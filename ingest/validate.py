@@ -100,7 +100,9 @@ def _first_rows(keys: list[Any]) -> dict[Any, int]:
     return first
 
 
-def issues_from_results(results: Iterable[Any], table: pa.Table) -> list[Issue]:
+def issues_from_results(results: Iterable[Any], table: pa.Table, offset: int = 0) -> list[Issue]:
+    """Issues at the table's row indices; ``offset`` (the batch's first record in the file) only
+    enters the messages that name another row (a duplicate's first occurrence)."""
     issues: list[Issue] = []
     for res in results:
         if res.exception_info and res.exception_info.get("raised_exception"):
@@ -117,7 +119,7 @@ def issues_from_results(results: Iterable[Any], table: pa.Table) -> list[Issue]:
         for n, (i, v) in enumerate(zip(idx, values, strict=True)):
             if rule == "unique" and first.get(keys[i]) == i:
                 continue
-            kept = first[keys[i]] + HEADER_ROWS + 1 if rule == "unique" else None
+            kept = first[keys[i]] + offset + HEADER_ROWS + 1 if rule == "unique" else None
             text = _as_text(v)
             message = _message(rule, meta, text, kept, ids[n] if ids else None)
             issues.append(Issue(i, column, rule, text, message, warning=meta.get("strength") == "soft"))
@@ -132,12 +134,16 @@ def validate(
 
 
 def validate_with_result(
-    table: pa.Table, contract: Contract, today: dt.date | None = None, references: Sequence[ReferenceSet] = ()
+    table: pa.Table,
+    contract: Contract,
+    today: dt.date | None = None,
+    references: Sequence[ReferenceSet] = (),
+    offset: int = 0,
 ) -> tuple[list[Issue], Any]:
     """The row-level issues and GX's own ``ExpectationSuiteValidationResult`` they came from
     (kept as the validation's record and rendered as Data Docs: :mod:`quality`). ``references``
     pin the fields' cross-dataset references to versions (:func:`ingest.references.resolve`);
-    issues of soft references are warnings."""
+    issues of soft references are warnings. ``offset`` is the batch's first record in the file."""
     suite = compile_suite(contract, today, references)
     frame = table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
@@ -145,4 +151,4 @@ def validate_with_result(
         # pandas warns that contract patterns like ^(存续|注销)$ have groups; GX only tests for a match
         warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-    return issues_from_results(result.results, table), result
+    return issues_from_results(result.results, table, offset), result
