@@ -3,6 +3,7 @@ write accepted rows as they come. Memory holds one batch plus the keys seen so f
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import time
 from collections import Counter, defaultdict
@@ -103,6 +104,25 @@ def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: 
     return issues
 
 
+def _trim() -> Callable[[int], object] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_MALLOC_TRIM = _trim()
+
+
+def _give_back_memory() -> None:
+    """Hand the memory a batch used back to the system. Each batch makes millions of short-lived
+    objects (pandas, GX) between the few that stay (issues): without this, glibc keeps the freed
+    heap, and a 10M-row file grows the process by hundreds of MB it no longer uses."""
+    pa.default_memory_pool().release_unused()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 Progress = Callable[[int, int], None]
 """Called after each batch with the rows read and the rows accepted so far."""
 
@@ -173,6 +193,8 @@ def check_file(
                 out.bad |= {offset + i for i in bad_here}
                 out.changes.update({(c.column, c.rule): c.count for c in std.changes})
                 out.seconds["stage"] += clock() - started
+                del raw, std, accepted
+                _give_back_memory()
                 if progress is not None:
                     progress(out.rows, out.accepted)
     finally:

@@ -8,6 +8,7 @@ publishing twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,10 +23,31 @@ from hub.errors import NotFound
 
 SHA_KEY = "hub.source-sha256"
 FILE_KEY = "hub.source-file"
-TARGET_FILE_SIZE = "write.target-file-size-bytes"
-STREAM_FILE_BYTES = str(96 << 20)
-"""pyiceberg gathers a stream's batches up to this many bytes of Arrow data before writing one
-data file (its default, 512 MB, would be most of a 2 GB budget for a 10M-row file)."""
+CHUNK_ROWS = 1_000_000
+"""Rows of a stream written per append of a publish's transaction."""
+
+
+def _chunks(data: pa.Table | pa.RecordBatchReader) -> Iterator[pa.Table]:
+    """``data`` in tables of about :data:`CHUNK_ROWS` rows (at least one, maybe empty).
+
+    pyiceberg accepts a RecordBatchReader but hands every data file of it to a thread pool at once
+    (``executor.map``), so the whole stream is read into memory; appending chunk by chunk within
+    one transaction keeps one chunk in memory. The commit stays atomic: its snapshots (one per
+    chunk) carry the same source SHA-256, and :func:`versions` counts them as one version."""
+    if isinstance(data, pa.Table):
+        yield data
+        return
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    sent = False
+    for batch in data:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending, schema=data.schema)
+            pending, rows, sent = [], 0, True
+    if pending or not sent:
+        yield pa.Table.from_batches(pending, schema=data.schema)
 
 
 @dataclass(frozen=True)
@@ -106,20 +128,20 @@ def publish(
 ) -> tuple[Snapshot, bool]:
     """Commit ``data`` as one snapshot; returns (snapshot, created). Idempotent per source file.
 
-    ``data`` may be a stream of record batches (read from the staged Parquet): pyiceberg writes it
-    in data files of bounded size, so a file of 10M rows is committed in the memory of a few batches."""
+    ``data`` may be a stream of record batches (read from the staged Parquet), committed chunk by
+    chunk in one transaction (:func:`_chunks`), so a file of 10M rows needs the memory of 1M."""
     table = ensure_table(cat, contract, data.schema)
     existing = find_publish(table, sha256)
     if existing is not None:
         return existing, False
     props = {SHA_KEY: sha256, FILE_KEY: source_file}
+    replace = contract.publish_mode == "snapshot" and table.current_snapshot() is not None
     with table.transaction() as tx:
-        if isinstance(data, pa.RecordBatchReader) and table.properties.get(TARGET_FILE_SIZE) != STREAM_FILE_BYTES:
-            tx.set_properties({TARGET_FILE_SIZE: STREAM_FILE_BYTES})
-        if contract.publish_mode == "append" or table.current_snapshot() is None:
-            tx.append(data, snapshot_properties=props)
-        else:
-            tx.overwrite(data, snapshot_properties=props)
+        for n, chunk in enumerate(_chunks(data)):
+            if n == 0 and replace:
+                tx.overwrite(chunk, snapshot_properties=props)
+            else:
+                tx.append(chunk, snapshot_properties=props)
     table = table.refresh()
     current = table.current_snapshot()
     assert current is not None
