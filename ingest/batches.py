@@ -114,7 +114,7 @@ def _trim() -> Callable[[int], object] | None:
 _MALLOC_TRIM = _trim()
 
 
-def _give_back_memory() -> None:
+def give_back_memory() -> None:
     """Hand the memory a batch used back to the system. Each batch makes millions of short-lived
     objects (pandas, GX) between the few that stay (issues): without this, glibc keeps the freed
     heap, and a 10M-row file grows the process by hundreds of MB it no longer uses."""
@@ -194,7 +194,7 @@ def check_file(
                 out.changes.update({(c.column, c.rule): c.count for c in std.changes})
                 out.seconds["stage"] += clock() - started
                 del raw, std, accepted
-                _give_back_memory()
+                give_back_memory()
                 if progress is not None:
                     progress(out.rows, out.accepted)
     finally:

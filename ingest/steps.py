@@ -28,7 +28,7 @@ from exchange import subscriptions
 from hub.errors import InputError
 from hub.settings import Settings, get_settings
 from ingest import quarantine, references
-from ingest.batches import check_file, rejected_spill
+from ingest.batches import check_file, give_back_memory, rejected_spill
 from ingest.issues import Issue
 from ingest.outcome import Change, FileOutcome, FileStatus
 from ingest.progress import FileProgress
@@ -224,6 +224,8 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         stage_outcome(settings, outcome)
     else:
         staged.unlink(missing_ok=True)
+    del checked, issues, bad
+    give_back_memory()  # the file's issues: publish and register run next in the same process
     return _finish(settings, path, outcome)
 
 
@@ -240,6 +242,7 @@ def publish(dataset: str, settings: Settings | None = None) -> list[FileOutcome]
     contract = _contract(dataset, settings)
     cat = tables.catalog(settings.warehouse_dir)
     published = []
+    give_back_memory()
     for item in pending(dataset, settings):
         started = time.perf_counter()
         staged = pq.ParquetFile(staged_path(settings, dataset, item.sha256))

@@ -23,7 +23,7 @@ from hub.errors import NotFound
 
 SHA_KEY = "hub.source-sha256"
 FILE_KEY = "hub.source-file"
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 250_000
 """Rows of a stream written per append of a publish's transaction."""
 
 
@@ -129,7 +129,7 @@ def publish(
     """Commit ``data`` as one snapshot; returns (snapshot, created). Idempotent per source file.
 
     ``data`` may be a stream of record batches (read from the staged Parquet), committed chunk by
-    chunk in one transaction (:func:`_chunks`), so a file of 10M rows needs the memory of 1M."""
+    chunk in one transaction (:func:`_chunks`), so a file of 10M rows needs the memory of a chunk."""
     table = ensure_table(cat, contract, data.schema)
     existing = find_publish(table, sha256)
     if existing is not None:
