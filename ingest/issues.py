@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 HEADER_ROWS = 1  # row numbers are spreadsheet rows: the header is row 1, the first record row 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     index: int
     """0-based position of the record in the file."""
@@ -26,7 +26,7 @@ class Issue:
         return {"row": self.row, **{k: v for k, v in asdict(self).items() if k not in ("index", "warning")}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """A value standardization rewrote (reported, never silent)."""
 

@@ -39,11 +39,12 @@ def write(
     *,
     original: Path,
     issues: list[Issue],
-    rejected_rows: pa.Table | None,
+    rejected_rows: pa.Table | Path | None,
     summary: FileOutcome,
     warnings: list[Issue] | None = None,
 ) -> Report:
-    """Write the report; ``warnings`` (soft rules' findings on accepted rows) go to ``warnings.csv``."""
+    """Write the report; ``warnings`` (soft rules' findings on accepted rows) go to ``warnings.csv``.
+    ``rejected_rows`` is a table, or a CSV of them already written while checking (moved here)."""
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / original.name
     if not kept.exists():
@@ -53,7 +54,9 @@ def write(
     _write_issues(rejects, issues)
     if warnings:
         _write_issues(folder / "warnings.csv", warnings)
-    if rejected_rows is not None and rejected_rows.num_rows:
+    if isinstance(rejected_rows, Path):
+        shutil.move(rejected_rows, folder / "rejected_rows.csv")
+    elif rejected_rows is not None and rejected_rows.num_rows:
         pacsv.write_csv(rejected_rows, folder / "rejected_rows.csv")
     report = json.dumps(summary.dump(), ensure_ascii=False, indent=2)
     (folder / "report.json").write_text(report, encoding="utf-8")

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog import db, service
@@ -27,7 +28,7 @@ from exchange import subscriptions
 from hub.errors import InputError
 from hub.settings import Settings, get_settings
 from ingest import quarantine, references
-from ingest.batches import check_file
+from ingest.batches import check_file, give_back_memory, rejected_spill
 from ingest.issues import Issue
 from ingest.outcome import Change, FileOutcome, FileStatus
 from ingest.progress import FileProgress
@@ -37,6 +38,8 @@ from warehouse import serving, tables
 
 log = logging.getLogger(__name__)
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
+PUBLISH_BATCH_ROWS = 131_072
+"""Rows per record batch streamed from the staged Parquet into the Iceberg commit."""
 
 
 def sha256_of(path: Path) -> str:
@@ -164,6 +167,7 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
             )
     except InputError as exc:
         staged.unlink(missing_ok=True)
+        rejected_spill(staged).unlink(missing_ok=True)
         return _finish(settings, path, _reject_file(settings, contract, path, sha, exc))
     issues, bad, total = checked.issues, sorted(checked.bad), checked.rows
     outcome = FileOutcome(
@@ -220,6 +224,8 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         stage_outcome(settings, outcome)
     else:
         staged.unlink(missing_ok=True)
+    del checked, issues, bad
+    give_back_memory()  # the file's issues: publish and register run next in the same process
     return _finish(settings, path, outcome)
 
 
@@ -236,16 +242,20 @@ def publish(dataset: str, settings: Settings | None = None) -> list[FileOutcome]
     contract = _contract(dataset, settings)
     cat = tables.catalog(settings.warehouse_dir)
     published = []
+    give_back_memory()
     for item in pending(dataset, settings):
         started = time.perf_counter()
-        data = pq.read_table(staged_path(settings, dataset, item.sha256))
-        snap, _ = tables.publish(cat, contract, data, sha256=item.sha256, source_file=item.file)
-        full = data if contract.publish_mode == "snapshot" else tables.read(cat, contract, snap.snapshot_id)
+        staged = pq.ParquetFile(staged_path(settings, dataset, item.sha256))
+        stream = pa.RecordBatchReader.from_batches(
+            staged.schema_arrow, staged.iter_batches(batch_size=PUBLISH_BATCH_ROWS)
+        )
+        snap, _ = tables.publish(cat, contract, stream, sha256=item.sha256, source_file=item.file)
+        rows = staged.metadata.num_rows if contract.publish_mode == "snapshot" else snap.row_count
         done = item.model_copy(
-            update={"snapshot_id": snap.snapshot_id, "committed_at": snap.committed_at, "row_count": full.num_rows}
+            update={"snapshot_id": snap.snapshot_id, "committed_at": snap.committed_at, "row_count": rows}
         )
         published.append(done.timed("publish", time.perf_counter() - started))
-        log.info("published %s as snapshot %s (%s rows)", item.file, snap.snapshot_id, full.num_rows)
+        log.info("published %s as snapshot %s (%s rows)", item.file, snap.snapshot_id, rows)
     return published
 
 
@@ -269,17 +279,15 @@ def register(
         staged = staged_path(settings, dataset, item.sha256)
         with db.session(settings.db_url) as s:
             number = service.version_number(s, contract, item.snapshot_id)
-        data = tables.read(cat, contract, item.snapshot_id)
-        serving.build(
+        copy = serving.build(
             settings.serving_dir,
             contract,
-            data,
+            tables.duckdb_source(cat, contract, item.snapshot_id),
             snapshot_id=item.snapshot_id,
             version=number,
             keep=settings.serving_versions_kept,
         )
-        measured = history.completeness(data)
-        del data
+        measured = history.copy_completeness(copy.path)
         quality = item.quality() | {"completeness": measured}
         quality |= {"unmatched": item.unmatched} if item.unmatched is not None else {}
         with db.session(settings.db_url) as s:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -218,6 +219,23 @@ def completeness(table: pa.Table) -> dict[str, float]:
     so this reads no data."""
     rows = table.num_rows
     return {name: round(1.0 - table.column(name).null_count / rows, 6) if rows else 1.0 for name in table.column_names}
+
+
+def copy_completeness(copy: Path) -> dict[str, float]:
+    """:func:`completeness` of a version measured on its serving copy (one DuckDB scan, in bounded
+    memory, instead of reading the whole Iceberg snapshot into Arrow); the same numbers."""
+    from warehouse import duck, serving
+
+    con = duck.connect(copy, read_only=True, extensions=())
+    try:
+        names = [r[0] for r in con.execute(f"DESCRIBE {serving.TABLE}").fetchall() if r[0] != serving.ROW]
+        counts = ", ".join(f"count({duck.quote(n)})" for n in names)
+        row = con.execute(f"SELECT count(*), {counts} FROM {serving.TABLE}").fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    rows = int(row[0])
+    return {n: round(1.0 - (rows - int(c)) / rows, 6) if rows else 1.0 for n, c in zip(names, row[1:], strict=True)}
 
 
 def fill_completeness(settings: Settings, ds: Dataset) -> int:

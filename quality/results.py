@@ -135,12 +135,25 @@ def _tidy(result: dict[str, Any], masked: set[str]) -> None:
             res["partial_unexpected_counts"] = [{"value": MASKED, "count": total}] if total else []
 
 
+def compact(result: Any) -> dict[str, Any]:
+    """GX's result of one batch as JSON without the complete lists (:data:`TRIMMED`), taken as soon
+    as the batch's issues are read from it: a file of 10M rows with many rejected rows would
+    otherwise hold every batch's lists of failing values and indices until the file is done."""
+    doc: dict[str, Any] = result if isinstance(result, dict) else result.to_json_dict()
+    for item in doc.get("results") or []:
+        res = item.get("result") or {}
+        for key in TRIMMED:
+            res.pop(key, None)
+    return doc
+
+
 def record(
     batches: list[tuple[int, Any]], contract: Contract, *, file: str, sha256: str, checked_at: str, status: str
 ) -> dict[str, Any]:
-    """The JSON of GX's result for one file, from the result of each of its batches."""
+    """The JSON of GX's result for one file, from the result of each of its batches (GX's result
+    objects, or their :func:`compact` JSON)."""
     offsets = [offset for offset, _ in batches]
-    result = merge([r.to_json_dict() for _, r in batches], offsets)
+    result = merge([compact(r) for _, r in batches], offsets)
     masked = _masked(contract)
     for item in result["results"]:
         _tidy(item, masked)

@@ -22,6 +22,7 @@ Strings = TypeVar("Strings", pa.Array, pa.ChunkedArray)
 FULLWIDTH_ALNUM = "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
 _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code - 0xFEE0).isalnum()}
 _SEPARATED = r"^\s*(?P<y>\d{4})\s*(?:年|/|\.|-)\s*(?P<m>\d{1,2})\s*(?:月|/|\.|-)\s*(?P<d>\d{1,2})\s*日?\s*$"
+_ISO = r"^\d{4}-\d{2}-\d{2}$"
 _COMPACT = r"^\s*(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})\s*$"
 
 
@@ -62,9 +63,26 @@ def strip_spaces(values: Strings) -> tuple[Strings, Strings]:
     return _result(values, pc.utf8_trim_whitespace(_as_array(values)))
 
 
+def _unchanged(values: Strings) -> tuple[Strings, Strings]:
+    array = _as_array(values)
+    return values, _like(values, pa.array(np.zeros(len(array), dtype=np.bool_)))
+
+
+def _may_have_fullwidth(array: pa.Array) -> bool:
+    """Whether any value holds a byte pair that starts a full-width letter or digit in UTF-8
+    (EF BC or EF BD): a literal byte search, many times cheaper than the character-class regex,
+    which then runs only on columns that have such a value."""
+    raw = array.cast(pa.binary())
+    return bool(pc.any(pc.match_substring(raw, b"\xef\xbc")).as_py()) or bool(
+        pc.any(pc.match_substring(raw, b"\xef\xbd")).as_py()
+    )
+
+
 def fullwidth_to_halfwidth(values: Strings) -> tuple[Strings, Strings]:
     """Full-width digits and Latin letters to ASCII (０１Ａａ → 01Aa); other text unchanged."""
     array = _as_array(values)
+    if not _may_have_fullwidth(array):
+        return _unchanged(values)
     needs = pc.match_substring_regex(array, FULLWIDTH_ALNUM)
     return _result(values, _fix_where(array, needs, lambda v: v.translate(_TO_HALFWIDTH)))
 
@@ -94,7 +112,14 @@ def iso_date(values: Strings) -> tuple[Strings, Strings]:
     do not parse, or do not name a real date, are left unchanged (and not
     marked changed).
     """
-    array = _as_array(values)
+    whole = _as_array(values)
+    # values already spelled YYYY-MM-DD come out as they went in (a real date is rewritten to
+    # itself, an impossible one is left alone): only the other spellings are parsed
+    spelled = pc.invert(pc.fill_null(pc.match_substring_regex(whole, _ISO), True))
+    if not pc.any(spelled).as_py():
+        return _unchanged(values)
+    rows = pc.indices_nonzero(spelled)
+    array = whole.take(rows)
     parsed = []
     for pattern in (_SEPARATED, _COMPACT):
         matched, year, month, day = _date_parts(array, pattern)
@@ -109,4 +134,7 @@ def iso_date(values: Strings) -> tuple[Strings, Strings]:
         pc.utf8_slice_codeunits(digits, 6, 8),
         "-",
     )
-    return _result(values, pc.if_else(pa.array(ok), iso, array))
+    fixed = pc.if_else(pa.array(ok), iso, array)
+    mask = np.zeros(len(whole), dtype=np.bool_)
+    mask[rows.to_numpy()] = True
+    return _result(values, pc.replace_with_mask(whole, pa.array(mask), fixed))

@@ -39,29 +39,40 @@ class TableMeta(BaseModel):
     versions: dict[str, TableVersion]
 
 
+@cache
+def _names() -> tuple[str, ...]:
+    return tuple(sorted(p.parent.name for p in DATA_DIR.glob("*/meta.toml")))
+
+
 def names() -> list[str]:
-    """The names of all code tables, sorted."""
-    return sorted(p.parent.name for p in DATA_DIR.glob("*/meta.toml"))
+    """The names of all code tables, sorted (the folder is part of the package: read once, as
+    every row-level message that names a code looks a table up)."""
+    return list(_names())
 
 
 def _table_dir(name: str) -> Path:
-    if name not in names():
+    if name not in _names():
         raise UnknownStandard("code table", name, names())
     return DATA_DIR / name
 
 
+@cache
+def _versions(name: str) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in _table_dir(name).glob("*.csv")))
+
+
 def versions(name: str) -> list[str]:
     """The versions of a table, oldest first."""
-    return sorted(p.stem for p in _table_dir(name).glob("*.csv"))
+    return list(_versions(name))
 
 
 def resolve_version(name: str, version: str | None = None) -> str:
     """``version`` itself if the table has it, the latest one when ``None``."""
-    known = versions(name)
+    known = _versions(name)
     if version is None:
         return known[-1]
     if version not in known:
-        raise UnknownStandard(f"version of {name}", version, known)
+        raise UnknownStandard(f"version of {name}", version, list(known))
     return version
 
 

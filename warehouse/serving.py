@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -62,43 +64,88 @@ def _shuffle(keys: list[str]) -> str:
     return f"md5(concat_ws('|', '{salt}', {parts}))"
 
 
+COPY_MEMORY = "768MB"
+"""DuckDB memory limit while a serving copy is written: the shuffle's sort spills to disk beyond it,
+so a copy of 10M rows is built in the same memory as one of 1M."""
+
+Incoming: TypeAlias = pa.Table | pa.RecordBatchReader
+
+
 def _write_copy(
-    final: Path, contract: Contract, source: str, params: list[object], *, data: pa.Table | None = None
-) -> None:
+    final: Path,
+    contract: Contract,
+    source: str,
+    params: list[object],
+    *,
+    data: Incoming | None = None,
+    extensions: tuple[str, ...] | None = None,
+) -> int:
     """Materialize ``source`` (a table expression over the stored columns) as a serving copy at
-    ``final``: written beside it and renamed into place, so a reader never sees half a copy."""
+    ``final``: written beside it and renamed into place, so a reader never sees half a copy.
+    Returns the copy's row count.
+
+    DuckDB streams ``source`` (a RecordBatchReader, staged Parquet, an Iceberg scan) under
+    :data:`COPY_MEMORY`, spilling the shuffle's sort to a temporary folder beside the copy.
+    ``_row`` is numbered 1..N in the shuffled order and the table is stored in that order: the
+    API pages by ``_row`` ranges, which read a contiguous stretch of the file."""
     if final.exists():
-        return
+        con = duck.connect(final, read_only=True, extensions=())
+        try:
+            row = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+        finally:
+            con.close()
+        return int(row[0]) if row else 0
     tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+    spill = final.with_name(f".{final.name}.spill")
     keys = ", ".join(quote(k) for k in contract.primary_key)
     shuffle = _shuffle(contract.primary_key)
-    con = duck.connect(tmp, extensions=() if data is not None else ("avro", "iceberg"))
+    if extensions is None:
+        extensions = () if data is not None else ("avro", "iceberg")
+    config = {"memory_limit": COPY_MEMORY, "temp_directory": str(spill), "threads": 2}
+    con = duck.connect(tmp, extensions=extensions, config=config)
     try:
         if data is not None:
             con.register("incoming", data)
         con.execute(
             f"CREATE TABLE {TABLE} AS SELECT row_number() OVER (ORDER BY {shuffle}) AS {ROW}, * "
-            f"FROM {source} ORDER BY {shuffle}",
+            f"FROM {source} ORDER BY {ROW}",
             params,
         )
         con.execute(f"CREATE UNIQUE INDEX records_row ON {TABLE} ({ROW})")
         con.execute(f"CREATE INDEX records_key ON {TABLE} ({keys})")
         con.execute("CHECKPOINT")
+        row = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     os.replace(tmp, final)
+    return int(row[0]) if row else 0
 
 
 def build(
-    serving_dir: Path, contract: Contract, data: pa.Table, *, snapshot_id: int, version: int, keep: int = 3
+    serving_dir: Path,
+    contract: Contract,
+    data: Incoming | tuple[str, list[object]],
+    *,
+    snapshot_id: int,
+    version: int,
+    keep: int = 3,
+    extensions: tuple[str, ...] | None = None,
 ) -> ServingVersion:
-    """Write the serving copy of a version and make it current."""
+    """Write the serving copy of a version and make it current. ``data`` is an Arrow table, a
+    stream of record batches, or a DuckDB table expression with its parameters (such as
+    :func:`warehouse.tables.duckdb_source` of the version, or ``read_parquet(?)`` of staged rows,
+    with the ``extensions`` it needs): only the latter two keep memory bounded for any size."""
     target_dir = folder(serving_dir, contract.id)
     target_dir.mkdir(parents=True, exist_ok=True)
     final = target_dir / f"{snapshot_id}.duckdb"
-    _write_copy(final, contract, "incoming", [], data=data)
-    current = ServingVersion(contract.id, snapshot_id, version, final, data.num_rows)
-    pointer = {"snapshot_id": snapshot_id, "version": version, "file": final.name, "rows": data.num_rows}
+    if isinstance(data, tuple):
+        source, params = data
+        rows = _write_copy(final, contract, source, params, extensions=extensions)
+    else:
+        rows = _write_copy(final, contract, "incoming", [], data=data, extensions=extensions)
+    current = ServingVersion(contract.id, snapshot_id, version, final, rows)
+    pointer = {"snapshot_id": snapshot_id, "version": version, "file": final.name, "rows": rows}
     _atomic_write(target_dir / "CURRENT", json.dumps(pointer))
     _prune(target_dir, keep, final)
     return current

@@ -8,6 +8,7 @@ publishing twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,31 @@ from hub.errors import NotFound
 
 SHA_KEY = "hub.source-sha256"
 FILE_KEY = "hub.source-file"
+CHUNK_ROWS = 250_000
+"""Rows of a stream written per append of a publish's transaction."""
+
+
+def _chunks(data: pa.Table | pa.RecordBatchReader) -> Iterator[pa.Table]:
+    """``data`` in tables of about :data:`CHUNK_ROWS` rows (at least one, maybe empty).
+
+    pyiceberg accepts a RecordBatchReader but hands every data file of it to a thread pool at once
+    (``executor.map``), so the whole stream is read into memory; appending chunk by chunk within
+    one transaction keeps one chunk in memory. The commit stays atomic: its snapshots (one per
+    chunk) carry the same source SHA-256, and :func:`versions` counts them as one version."""
+    if isinstance(data, pa.Table):
+        yield data
+        return
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    sent = False
+    for batch in data:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending, schema=data.schema)
+            pending, rows, sent = [], 0, True
+    if pending or not sent:
+        yield pa.Table.from_batches(pending, schema=data.schema)
 
 
 @dataclass(frozen=True)
@@ -98,18 +124,24 @@ def find_publish(table: Table, sha256: str) -> Snapshot | None:
 
 
 def publish(
-    cat: Catalog, contract: Contract, data: pa.Table, *, sha256: str, source_file: str
+    cat: Catalog, contract: Contract, data: pa.Table | pa.RecordBatchReader, *, sha256: str, source_file: str
 ) -> tuple[Snapshot, bool]:
-    """Commit ``data`` as one snapshot; returns (snapshot, created). Idempotent per source file."""
+    """Commit ``data`` as one snapshot; returns (snapshot, created). Idempotent per source file.
+
+    ``data`` may be a stream of record batches (read from the staged Parquet), committed chunk by
+    chunk in one transaction (:func:`_chunks`), so a file of 10M rows needs the memory of a chunk."""
     table = ensure_table(cat, contract, data.schema)
     existing = find_publish(table, sha256)
     if existing is not None:
         return existing, False
     props = {SHA_KEY: sha256, FILE_KEY: source_file}
-    if contract.publish_mode == "append" or table.current_snapshot() is None:
-        table.append(data, snapshot_properties=props)
-    else:
-        table.overwrite(data, snapshot_properties=props)
+    replace = contract.publish_mode == "snapshot" and table.current_snapshot() is not None
+    with table.transaction() as tx:
+        for n, chunk in enumerate(_chunks(data)):
+            if n == 0 and replace:
+                tx.overwrite(chunk, snapshot_properties=props)
+            else:
+                tx.append(chunk, snapshot_properties=props)
     table = table.refresh()
     current = table.current_snapshot()
     assert current is not None
