@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -70,6 +71,9 @@ class Case:
     target: float
     key: str = "analyst"
     """Which hub client sends it."""
+    connections: int = CONNECTIONS
+    """Fewer for a query of seconds: 4 keep both cores and Datasette's three SQL threads busy, and 32
+    would only queue (the run ends when the last answer in flight arrives)."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +92,15 @@ class Setup:
     cases: list[Case]
 
 
+def _open(copy: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(copy), read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _sample(serving_copy: Path, n: int) -> list[tuple[str, str]]:
     """``n`` (ID number, name) pairs spread over the whole version."""
-    con = duckdb.connect(str(serving_copy), read_only=True)
+    con = _open(serving_copy)
     try:
         return [
             (str(a), str(b))
@@ -105,7 +115,7 @@ def _sample(serving_copy: Path, n: int) -> list[tuple[str, str]]:
 def sqlite_copy(serving_copy: Path, target: Path) -> int:
     """Copy every row and column of the serving copy into SQLite (dates as ISO text), indexed for
     Datasette's lookups and filters; returns the row count."""
-    src = duckdb.connect(str(serving_copy), read_only=True)
+    src = _open(serving_copy)
     names = [r[0] for r in src.execute("DESCRIBE records").fetchall()]
     columns = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' if n != "_row" else '"_row"' for n in names)
     out = sqlite3.connect(target)
@@ -173,6 +183,7 @@ def _cases(pairs: list[tuple[str, str]], streets: list[str]) -> list[Case]:
             [Request("/api/v1/sql", "POST", json.dumps({"sql": sql}).encode())],
             [get(f"/{DB}.json?_shape=objects&{dq(sql=AGGREGATE.format(table='residents'))}")],
             5.0,
+            connections=4,
         ),
     ]
 
@@ -181,20 +192,15 @@ def build(rows: int, home: Path) -> Setup:
     """A hub with ``rows`` residents and its benchmark clients, and the SQLite copy beside it."""
     from warehouse import serving
 
-    settings = Settings(home=home)
-    settings.ensure_dirs()
-    from catalog import db
-
-    db.migrate(settings.db_url)
-    hubsetup.publish(settings, rows)
+    settings = hubsetup.residents_hub(home, rows)
     keys = {
         "analyst": hubsetup.analyst(settings),
         "lookup": hubsetup.client_with_grant(settings, "bench-lookup", role="consumer", clear_fields=["id_number"]),
     }
     serving_copy = serving.current(settings.serving_dir, DATASET).path
-    copy = home.parent / f"{DB}.db"
+    copy = Path(tempfile.mkdtemp(prefix="bench-datasette-")) / f"{DB}.db"  # removed by run()
     sqlite_copy(serving_copy, copy)
-    con = duckdb.connect(str(serving_copy), read_only=True)
+    con = _open(serving_copy)
     streets = [str(r[0]) for r in con.execute("SELECT DISTINCT street_code FROM records ORDER BY 1").fetchall()]
     con.close()
     return Setup(settings, keys, copy, _cases(_sample(serving_copy, KEYS), streets))
@@ -244,11 +250,11 @@ def hub(setup: Setup, workers: int) -> Iterator[int]:
         hubsetup.stop(proc)
 
 
-def _load(port: int, requests: list[Request], seconds: float, headers: list[tuple[str, str]]) -> LoadResult:
+def _load(case: Case, port: int, requests: list[Request], seconds: float, headers: list[tuple[str, str]]) -> LoadResult:
     spec = LoadSpec(
         port=port,
         requests=requests,
-        connections=CONNECTIONS,
+        connections=case.connections,
         seconds=seconds,
         warmup_seconds=min(2.0, seconds / 4),
         headers=headers,
@@ -272,7 +278,7 @@ def _log(who: str, case: Case, result: LoadResult) -> LoadResult:
 
 def measure_all(setup: Setup, seconds: float) -> tuple[list[Row], LoadResult]:
     with trivial_server() as port:
-        ceiling = _load(port, [Request("/")], seconds / 2, [])
+        ceiling = measure(LoadSpec(port=port, requests=[Request("/")], connections=CONNECTIONS, seconds=seconds / 2))
     print(f"  load generator ceiling: {ceiling.line()}", file=sys.stderr, flush=True)
     hub1: dict[str, LoadResult] = {}
     hub2: dict[str, LoadResult] = {}
@@ -280,13 +286,15 @@ def measure_all(setup: Setup, seconds: float) -> tuple[list[Row], LoadResult]:
     with datasette(setup.copy) as port:
         for case in setup.cases:
             _check(port, case.datasette[0], {})
-            ds[case.name] = _log("Datasette", case, _load(port, case.datasette, seconds, []))
+            ds[case.name] = _log("Datasette", case, _load(case, port, case.datasette, seconds, []))
     for workers, into in ((1, hub1), (2, hub2)):
         with hub(setup, workers) as port:
             for case in setup.cases:
                 headers = {"X-API-Key": setup.keys[case.key]}
                 _check(port, case.hub[0], headers)
-                into[case.name] = _log(f"hub ×{workers}", case, _load(port, case.hub, seconds, list(headers.items())))
+                into[case.name] = _log(
+                    f"hub ×{workers}", case, _load(case, port, case.hub, seconds, list(headers.items()))
+                )
     rows = [Row(c, hub1[c.name], ds[c.name], hub2.get(c.name)) for c in setup.cases]
     return rows, ceiling
 
@@ -322,9 +330,9 @@ def report(rows: list[Row], ceiling: LoadResult, n_rows: int, seconds: float) ->
     for r in rows:
         ratio = r.hub.rps / r.datasette.rps if r.datasette.rps else float("inf")
         verdict = _verdict(ratio, r.case.target, r.hub, r.datasette)
+        name = r.case.name if r.case.connections == CONNECTIONS else f"{r.case.name}, {r.case.connections} connections"
         lines.append(
-            f"| {r.case.name} | {_cell(r.hub)} | {_cell(r.datasette)} | {ratio:.2f}x "
-            f"| ≥ {r.case.target:g}x | {verdict} |"
+            f"| {name} | {_cell(r.hub)} | {_cell(r.datasette)} | {ratio:.2f}x | ≥ {r.case.target:g}x | {verdict} |"
         )
     first = rows[0]
     lines += [
@@ -358,13 +366,16 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
-def run(rows: int, seconds: float = 6.0) -> str:
-    """Build, measure and return the markdown section (the table of ratios)."""
+def run(rows: int, seconds: float = 6.0, home: Path | None = None) -> str:
+    """Build (or reuse the hub at ``home``), measure, and return the markdown section (the table of ratios)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        setup = build(rows, Path(tmp) / "hub")
-        built = time.monotonic() - started
-        results, ceiling = measure_all(setup, seconds)
+        setup = build(rows, home or Path(tmp) / "hub")
+        try:
+            built = time.monotonic() - started
+            results, ceiling = measure_all(setup, seconds)
+        finally:
+            shutil.rmtree(setup.copy.parent, ignore_errors=True)
     text = report(results, ceiling, rows, seconds)
     took = time.monotonic() - started
     return text + f"\n\nBuilding the hub and the copy took {built:.0f} s; the whole section {took:.0f} s."

@@ -95,14 +95,13 @@ def guard_overhead(settings: Settings, repeat: int) -> list[tuple[str, float]]:
     return results
 
 
-def run(rows: int, repeat: int = 30) -> str:
+def run(rows: int, repeat: int = 30, home: Path | None = None) -> str:
+    """Measure on the hub at ``home`` (built there if needed, see ``hubsetup.residents_hub``), or
+    on one built in a temporary folder."""
     from warehouse import serving
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(home=Path(tmp) / "hub")
-        settings.ensure_dirs()
-        db.migrate(settings.db_url)
-        _publish(settings, rows)
+        settings = hubsetup.residents_hub(home or Path(tmp) / "hub", rows)
         key = _analyst(settings)
         guard = guard_overhead(settings, 300)
         copy = serving.current(settings.serving_dir, DATASET).path

@@ -104,7 +104,7 @@ class LoadResult:
     def line(self) -> str:
         errors = f", errors {self.errors}" if self.errors else ""
         return (
-            f"{self.rps:,.0f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms "
+            f"{self.rps:,.1f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms "
             f"({self.answers:,} answers{errors})"
         )
 
@@ -280,7 +280,7 @@ def measure(spec: LoadSpec, timeout: float | None = None) -> LoadResult:
         input=spec.to_json(),
         capture_output=True,
         text=True,
-        timeout=timeout or (spec.warmup_seconds + spec.seconds + 120),
+        timeout=timeout or (spec.warmup_seconds + spec.seconds + 300),
         check=False,
     )
     if proc.returncode != 0:
