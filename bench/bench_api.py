@@ -262,13 +262,19 @@ def _load(case: Case, port: int, requests: list[Request], seconds: float, header
     return measure(spec)
 
 
-def _check(port: int, req: Request, headers: dict[str, str]) -> None:
-    """One request answered 200 before measuring (a wrong URL must fail the run, not fill it with errors)."""
+def _check(port: int, req: Request, headers: dict[str, str]) -> int:
+    """One request answered 200 before measuring (a wrong URL must fail the run, not fill it with
+    errors); returns how many records it answered (verify: 1 for a match), so that both servers can
+    be shown to answer the same thing."""
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120) as http:
         extra = {"Content-Type": "application/json"} if req.body else {}
         answer = http.request(req.method, req.path, content=req.body or None, headers=extra)
         if answer.status_code != 200:
             raise RuntimeError(f"{req.method} {req.path[:120]}: {answer.status_code} {answer.text[:300]}")
+    body = answer.json()
+    if "match" in body:
+        return int(bool(body["match"]))
+    return len(body["records"] if "records" in body else body["rows"])
 
 
 def _log(who: str, case: Case, result: LoadResult) -> LoadResult:
@@ -283,15 +289,18 @@ def measure_all(setup: Setup, seconds: float) -> tuple[list[Row], LoadResult]:
     hub1: dict[str, LoadResult] = {}
     hub2: dict[str, LoadResult] = {}
     ds: dict[str, LoadResult] = {}
+    answered: dict[str, int] = {}
     with datasette(setup.copy) as port:
         for case in setup.cases:
-            _check(port, case.datasette[0], {})
+            answered[case.name] = _check(port, case.datasette[0], {})
             ds[case.name] = _log("Datasette", case, _load(case, port, case.datasette, seconds, []))
     for workers, into in ((1, hub1), (2, hub2)):
         with hub(setup, workers) as port:
             for case in setup.cases:
                 headers = {"X-API-Key": setup.keys[case.key]}
-                _check(port, case.hub[0], headers)
+                got = _check(port, case.hub[0], headers)
+                if got != answered[case.name]:
+                    raise RuntimeError(f"{case.name}: the hub answered {got} records, Datasette {answered[case.name]}")
                 into[case.name] = _log(
                     f"hub ×{workers}", case, _load(case, port, case.hub, seconds, list(headers.items()))
                 )
@@ -374,6 +383,12 @@ def run(rows: int, seconds: float = 6.0, home: Path | None = None) -> str:
         try:
             built = time.monotonic() - started
             results, ceiling = measure_all(setup, seconds)
+        except Exception:
+            log = hubsetup.log_file(setup.settings)
+            if log.exists():
+                tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-60:]
+                print("hub serve's log, last lines:", *tail, sep="\n", file=sys.stderr)
+            raise
         finally:
             shutil.rmtree(setup.copy.parent, ignore_errors=True)
     text = report(results, ceiling, rows, seconds)

@@ -102,8 +102,13 @@ def serve(
     port = free_port()
     environ = {**os.environ, **(env or {}), "HUB_HOME": str(settings.resolved_home), "HUB_API_PORT": str(port)}
     exe = str(Path(sys.executable).with_name("hub"))
-    server = subprocess.Popen([exe, "serve", *args], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log_file(settings).open("ab") as log:  # the server's own log, for a run that fails
+        server = subprocess.Popen([exe, "serve", *args], env=environ, stdout=subprocess.DEVNULL, stderr=log)
     return server, f"http://127.0.0.1:{port}"
+
+
+def log_file(settings: Settings) -> Path:
+    return settings.resolved_home / "bench-serve.log"
 
 
 def wait(http: httpx.Client, path: str = "/api/v1/datasets", seconds: float = 90) -> None:

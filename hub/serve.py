@@ -105,6 +105,9 @@ def serve_workers(settings: Settings, workers: int, loop: Loop = "auto") -> None
     """
     from uvicorn.supervisors import Multiprocess
 
+    from catalog import db
+
+    db.migrate(settings.db_url)  # once, before the workers: each then finds the schema current at start
     os.environ["HUB_API_HOST"] = settings.api_host
     os.environ["HUB_API_PORT"] = str(settings.api_port)
     cfg = config(settings, "hub.serve:app_factory", workers=workers, loop=loop)  # also sets up logging
