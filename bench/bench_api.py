@@ -320,6 +320,7 @@ def _verdict(ratio: float, target: float, *results: LoadResult) -> str:
 
 
 def report(rows: list[Row], ceiling: LoadResult, n_rows: int, seconds: float) -> str:
+    top = max(x.rps for r in rows for x in (r.hub, r.datasette, r.workers) if x is not None)
     lines = [
         f"{n_rows:,} residents; the hub and Datasette {_datasette_version()} on the same rows, each a single process "
         f"on this machine's {_cpus()} cores, shared with the load generator (`bench/load.py`: {CONNECTIONS} keep-alive "
@@ -330,8 +331,13 @@ def report(rows: list[Row], ceiling: LoadResult, n_rows: int, seconds: float) ->
         "Latencies in ms; any answer other than 200 is an error.",
         "",
         f"Load generator ceiling (a trivial server answering a fixed 2 KB 200, same connections): "
-        f"**{ceiling.rps:,.0f} req/s**, p50 {ceiling.p50_ms:.1f} ms: every figure below is far under it, so the "
-        "servers, not the client, set them.",
+        f"**{ceiling.rps:,.0f} req/s**, p50 {ceiling.p50_ms:.1f} ms; the fastest figure below is "
+        f"{top / ceiling.rps:.1%} of it"
+        + (
+            ", so the servers, not the client, set them."
+            if top < ceiling.rps / 10
+            else ": the client may be the limit."
+        ),
         "",
         "| request | hub req/s | p50 | p99 | Datasette req/s | p50 | p99 | ratio | target | |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
