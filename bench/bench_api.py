@@ -399,7 +399,7 @@ def run(rows: int, seconds: float = 6.0, home: Path | None = None) -> str:
             shutil.rmtree(setup.copy.parent, ignore_errors=True)
     text = report(results, ceiling, rows, seconds)
     took = time.monotonic() - started
-    return text + f"\n\nBuilding the hub and the copy took {built:.0f} s; the whole section {took:.0f} s."
+    return text + f"\n\nBuilding (or reusing) the hub, and the SQLite copy: {built:.0f} s; the section: {took:.0f} s."
 
 
 if __name__ == "__main__":
