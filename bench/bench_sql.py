@@ -10,13 +10,8 @@ Run alone, it replaces the "Analyst SQL" section of docs/benchmarks.md and leave
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,12 +19,11 @@ from pathlib import Path
 import duckdb
 import httpx
 
+from bench import hubsetup
 from bench.bench_serving import median_ms
 from catalog import clients, db
 from contracts import model
-from generator.residents import generate
 from hub.settings import Settings
-from ingest import steps
 
 DATASET = "population.residents"
 TITLE = "Analyst SQL (access/sql/)"
@@ -68,34 +62,8 @@ GUARDED = {
 }
 
 
-def _publish(settings: Settings, rows: int) -> None:
-    contract = model.find(settings.contracts_dir, DATASET)
-    generate(steps.inbox_folder(settings, contract) / "v1.csv", rows=rows, bad_share=0.0, seed=99)
-    for file in steps.discover(DATASET, settings):
-        steps.check(DATASET, file, settings, today=dt.date(2026, 11, 1))
-    steps.register(DATASET, steps.publish(DATASET, settings), settings)
-
-
-def _analyst(settings: Settings) -> str:
-    from access import grants
-
-    with db.session(settings.db_url) as s:
-        analyst = clients.ensure_client(s, "bench-analyst", role="analyst")
-        key = clients.issue_key(s, analyst)
-        steward = clients.ensure_client(s, "bench-steward", role="steward")
-        contract = model.find(settings.contracts_dir, DATASET)
-        grants.create(
-            s,
-            analyst,
-            contract,
-            steward,
-            fields=(),
-            clear_fields=(),
-            row_filter=None,
-            purpose="benchmark",
-            expires=dt.date.today() + dt.timedelta(days=1),
-        )
-    return key
+_publish = hubsetup.publish
+_analyst = hubsetup.analyst
 
 
 def guard_overhead(settings: Settings, repeat: int) -> list[tuple[str, float]]:
@@ -127,52 +95,24 @@ def guard_overhead(settings: Settings, repeat: int) -> list[tuple[str, float]]:
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "HUB_HOME": str(settings.resolved_home), "HUB_API_PORT": str(port)}
-    exe = str(Path(sys.executable).with_name("hub"))
-    server = subprocess.Popen([exe, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return server, f"http://127.0.0.1:{port}"
-
-
-def _wait(http: httpx.Client) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            http.get("/api/v1/datasets").raise_for_status()
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-
-
-def run(rows: int, repeat: int = 30) -> str:
+def run(rows: int, repeat: int = 30, home: Path | None = None) -> str:
+    """Measure on the hub at ``home`` (built there if needed, see ``hubsetup.residents_hub``), or
+    on one built in a temporary folder."""
     from warehouse import serving
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(home=Path(tmp) / "hub")
-        settings.ensure_dirs()
-        db.migrate(settings.db_url)
-        _publish(settings, rows)
+        settings = hubsetup.residents_hub(home or Path(tmp) / "hub", rows)
         key = _analyst(settings)
         guard = guard_overhead(settings, 300)
         copy = serving.current(settings.serving_dir, DATASET).path
         direct = duckdb.connect(str(copy), read_only=True, config={"threads": settings.sql_threads})
-        server, url = _serve(settings)
+        server, url = hubsetup.serve(settings)
         try:
             http = httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=120)
-            _wait(http)
+            hubsetup.wait(http)
             timings = {name: _compare(http, direct, sql, repeat) for name, sql in AGGREGATES.items()}
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            hubsetup.stop(server)
             direct.close()
     return _report(rows, repeat, guard, timings, settings.sql_threads)
 
@@ -231,11 +171,12 @@ def _report(
     return "\n".join(lines)
 
 
-def write_section(text: str, out: Path = OUT) -> None:
-    """Replace (or append) this benchmark's section of docs/benchmarks.md, leaving the rest."""
+def write_section(text: str, out: Path = OUT, title: str = TITLE) -> None:
+    """Replace (or append) one benchmark's section of docs/benchmarks.md, leaving the rest (a
+    benchmark run alone updates its own figures)."""
     doc = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
-    section = f"## {TITLE}\n\n{text}\n"
-    pattern = re.compile(rf"^## {re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
+    section = f"## {title}\n\n{text}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(doc):
         doc = pattern.sub(lambda _: section + "\n", doc).rstrip("\n") + "\n"
     else:

@@ -285,17 +285,32 @@ def versions(dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. popul
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default HUB_API_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default HUB_API_PORT, 8000).", min=1, max=65535)] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes sharing the port (uvicorn's supervisor restarts one that dies). With more than one, "
+            "set HUB_REDIS_URL so that they share the rate-limit counters.",
+        ),
+    ] = 1,
+    loop: Annotated[str, typer.Option(help="Event loop: auto (uvloop when installed), asyncio or uvloop.")] = "auto",
 ) -> None:
-    """Serve the CKAN and exchange APIs with uvicorn."""
+    """Serve the CKAN and exchange APIs with uvicorn (TCP_NODELAY on every connection: see hub/serve.py)."""
     from exchange_api.app import create_app
+    from hub import serve as serving
 
+    if loop not in ("auto", "asyncio", "uvloop"):
+        raise typer.BadParameter("auto, asyncio or uvloop", param_hint="--loop")
     settings = _settings()
     if host or port:
         settings = settings.model_copy(update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v})
-    run_api(create_app(settings), settings)
+    if workers > 1:
+        serving.serve_workers(settings, workers, loop)  # type: ignore[arg-type]
+    else:
+        run_api(create_app(settings), settings, loop)
 
 
-def run_api(api: Any, settings: Settings) -> None:
+def run_api(api: Any, settings: Settings, loop: str = "auto") -> None:
     """Serve ``api`` until SIGTERM or SIGINT, then exit 0 within ``HUB_SHUTDOWN_GRACE_SECONDS``.
 
     On the signal the server stops taking connections, closes idle ones, and lets requests in
@@ -312,7 +327,7 @@ def run_api(api: Any, settings: Settings) -> None:
 
     import uvicorn
 
-    from hub import logs
+    from hub import serve
     from hub.errors import ConfigError
 
     try:
@@ -320,15 +335,7 @@ def run_api(api: Any, settings: Settings) -> None:
     except socket.gaierror as exc:
         raise ConfigError(f"cannot listen on {settings.api_host}:{settings.api_port}: {exc.strerror}") from None
 
-    config = uvicorn.Config(
-        api,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="info",
-        log_config=logs.config(settings),
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        timeout_keep_alive=settings.keep_alive_seconds,
-    )
+    config = serve.config(settings, api, loop=loop)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
 
     def stopped(sig: int, frame: object) -> None:

@@ -1,0 +1,102 @@
+"""The benchmarks' load generator reads answers framed either way (Content-Length, chunked, split
+across reads), cycles through its requests, sends POST bodies, and counts non-200 answers as
+errors by status: a benchmark figure is only as good as this count."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from bench.load import LoadSpec, Request, measure, trivial_server
+
+
+class _Server(asyncio.Protocol):
+    """Answers /ok with Content-Length, /chunked in chunks written one byte-slice at a time, /missing
+    with 404, and a POST by echoing its body's length; records every request line it sees."""
+
+    seen: Counter[str] = Counter()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buf = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while b"\r\n\r\n" in self.buf:
+            head, rest = self.buf.split(b"\r\n\r\n", 1)
+            lines = head.decode().split("\r\n")
+            length = next((int(v) for k, _, v in (x.partition(": ") for x in lines) if k == "Content-Length"), 0)
+            if len(rest) < length:
+                return
+            body, self.buf = rest[:length], rest[length:]
+            method, path, _ = lines[0].split(" ")
+            _Server.seen[f"{method} {path}"] += 1
+            self._answer(method, path, body)
+
+    def _answer(self, method: str, path: str, body: bytes) -> None:
+        write = self.transport.write  # type: ignore[attr-defined]
+        if method == "POST":
+            payload = json.dumps({"got": len(body)}).encode()
+            write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
+        elif path == "/chunked":
+            write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for piece in (b"5\r\nhello\r\n", b"6\r\n world\r\n", b"0\r\n\r\n"):
+                for i in range(0, len(piece), 3):
+                    write(piece[i : i + 3])
+        elif path == "/missing":
+            write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\n{}")
+        else:
+            write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfine")
+
+
+@pytest.fixture
+def server() -> Iterator[int]:
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def start() -> None:
+        srv = await loop.create_server(_Server, "127.0.0.1", 0)
+        holder["port"] = srv.sockets[0].getsockname()[1]
+        holder["srv"] = srv
+        started.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
+    thread.start()
+    started.wait(10)
+    _Server.seen.clear()
+    yield int(holder["port"])  # type: ignore[call-overload]
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def test_framing_cycling_and_errors(server: int) -> None:
+    requests = [Request("/ok"), Request("/chunked"), Request("/missing"), Request("/post", "POST", b'{"a": 1}')]
+    result = measure(
+        LoadSpec(port=server, requests=requests, connections=1, seconds=30, warmup_seconds=0, max_requests=40)
+    )
+    assert result.answers == 40
+    assert result.errors == {"404": 10}
+    assert dict(_Server.seen) == {"GET /ok": 10, "GET /chunked": 10, "GET /missing": 10, "POST /post": 10}
+
+
+def test_several_connections_spread_over_the_requests(server: int) -> None:
+    requests = [Request(f"/ok?k={i}") for i in range(8)]
+    result = measure(
+        LoadSpec(port=server, requests=requests, connections=4, seconds=30, warmup_seconds=0, max_requests=400)
+    )
+    assert result.answers >= 400 and not result.errors
+    assert len(_Server.seen) == 8, "every key was asked for"
+
+
+def test_the_trivial_server_answers_2kb() -> None:
+    with trivial_server() as port:
+        result = measure(
+            LoadSpec(port=port, requests=[Request("/")], connections=2, seconds=30, warmup_seconds=0, max_requests=100)
+        )
+    assert result.answers >= 100 and not result.errors
