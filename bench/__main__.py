@@ -15,6 +15,7 @@ import platform
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,10 +53,16 @@ def _run(rows: int, shared: Path) -> None:
         title, run = ingest
         plan.append((title, lambda: run(rows)))
     sections = []
+    failed = []
     for title, section in plan:
         started = time.monotonic()
         print(f"{title} ...", file=sys.stderr, flush=True)
-        sections.append((title, section()))
+        try:
+            sections.append((title, section()))
+        except Exception as exc:  # noqa: BLE001 - one broken section must not lose the others' figures
+            traceback.print_exc()
+            failed.append(title)
+            sections.append((title, f"Not measured in this run: the section failed ({type(exc).__name__}: {exc})."))
         print(f"{title}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     head = [
         "# Benchmarks",
@@ -68,6 +75,8 @@ def _run(rows: int, shared: Path) -> None:
     print(OUT.read_text(encoding="utf-8"))
     ratios = dict(sections)[bench_api.TITLE]
     print(f"\n== {bench_api.TITLE} ==\n\n{ratios}")
+    if failed:
+        sys.exit(f"make bench: {len(failed)} section(s) failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

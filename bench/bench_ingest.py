@@ -156,7 +156,8 @@ def floor(export: Path, folder: Path) -> tuple[float, float]:
             dst.write(decoder.decode(block).encode("utf-8"))
         dst.write(decoder.decode(b"", final=True).encode("utf-8"))
     decode = time.perf_counter() - start
-    con = duck.connect(extensions=(), config={"threads": os.cpu_count() or 1, "enable_progress_bar": False})
+    con = duck.connect(extensions=(), config={"threads": os.cpu_count() or 1})
+    con.execute("SET enable_progress_bar = false")  # as a config key it fails once another connection exists
     start = time.perf_counter()
     con.execute(_floor_sql(utf8, folder / "floor.parquet"))
     scan = time.perf_counter() - start
