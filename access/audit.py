@@ -139,21 +139,6 @@ def sign(key: bytes, seq: int, head_hash: str) -> str:
     return hmac.new(key, f"{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def _lock_head(s: Session) -> AuditHead:
-    """The chain's head, locked for this transaction (SQLite: the write lock; PostgreSQL: the row)."""
-    bind = s.get_bind()
-    if bind.dialect.name == "sqlite":
-        s.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))  # takes SQLite's write lock now
-        head = s.get(AuditHead, 1)
-    else:
-        head = s.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        s.add(head)
-        s.flush()
-    return head
-
-
 class Who(TypedDict):
     client_id: str | None
     client: str | None
@@ -359,12 +344,10 @@ def append_all(s: Session, events: Sequence[Event], key_path: Path) -> list[Appe
 
 def anchor(s: Session, key_path: Path) -> AuditAnchor | None:
     """Sign the current head now (None when the log is empty or the head is already anchored)."""
-    head = _lock_head(s)
-    if head.seq == 0 or s.get(AuditAnchor, head.seq) is not None:
+    seq, head_hash = _head(s.connection())
+    if seq == 0 or s.get(AuditAnchor, seq) is not None:
         return None
-    row = AuditAnchor(
-        seq=head.seq, hash=head.hash, at=utcnow(), signature=sign(anchor_key(key_path), head.seq, head.hash)
-    )
+    row = AuditAnchor(seq=seq, hash=head_hash, at=utcnow(), signature=sign(anchor_key(key_path), seq, head_hash))
     s.add(row)
     s.flush()
     return row
