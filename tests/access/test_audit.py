@@ -200,3 +200,17 @@ def test_a_failed_batch_fails_every_caller_in_it(database_url: str, key: Path, m
     with db.session(database_url) as s:
         assert audit.write(s, settings, _event(2)) == 2, "nothing of the failed batch was kept"
     assert _verify(database_url, key).ok
+
+
+def test_anchoring_now_signs_the_head_once(database_url: str, key: Path) -> None:
+    with db.session(database_url) as s:
+        assert audit.anchor(s, key) is None, "an empty log has nothing to sign"
+    _fill(database_url, key, 3)
+    with db.session(database_url) as s:
+        made = audit.anchor(s, key)
+        assert made is not None and made.seq == 3
+        assert made.hash == s.get(AuditRecord, 3).hash  # type: ignore[union-attr]
+    with db.session(database_url) as s:
+        assert audit.anchor(s, key) is None, "the head is already anchored"
+    verdict = _verify(database_url, key)
+    assert verdict.ok and verdict.anchors == 1, verdict
