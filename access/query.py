@@ -17,6 +17,7 @@ import duckdb
 from access.policy import Column, Policy
 from contracts.model import Field
 from hub.errors import InputError
+from warehouse import rowstore
 from warehouse.duck import quote
 from warehouse.serving import ROW, TABLE
 
@@ -47,6 +48,18 @@ class Direction(StrEnum):
     desc = "DESC"
 
 
+def equalities(policy: Policy, filters: Mapping[str, str] = {}) -> list[tuple[Column, str]]:
+    """The caller's equality filters, checked: each names a column the caller receives in clear."""
+    out: list[tuple[Column, str]] = []
+    for name, value in filters.items():
+        if name not in policy.names and name not in policy.withheld | policy.ungranted:
+            clear = [c.name for c in policy.columns if not c.masked and c.field.type != "geometry"]
+            why = f"unknown parameter {name!r}; filter on one of: {', '.join(clear)}"
+            raise InputError(why, column=name, rule="filter")
+        out.append((policy.in_clear(name, rule="filter", purpose="filtering"), value))
+    return out
+
+
 def conditions(
     policy: Policy, filters: Mapping[str, str] = {}, text: str | None = None
 ) -> tuple[list[str], list[object]]:
@@ -56,13 +69,8 @@ def conditions(
     values: list[object] = []
     if policy.row_filter:
         clauses.append(f"({policy.row_filter})")  # the grant's rows, checked by access.rowfilter
-    for name, value in filters.items():
-        if name not in policy.names and name not in policy.withheld | policy.ungranted:
-            clear = [c.name for c in policy.columns if not c.masked and c.field.type != "geometry"]
-            why = f"unknown parameter {name!r}; filter on one of: {', '.join(clear)}"
-            raise InputError(why, column=name, rule="filter")
-        col = policy.in_clear(name, rule="filter", purpose="filtering")
-        clauses.append(f"{quote(name)} = TRY_CAST(? AS {SQL_TYPES[col.field.type]})")
+    for col, value in equalities(policy, filters):
+        clauses.append(f"{quote(col.name)} = TRY_CAST(? AS {SQL_TYPES[col.field.type]})")
         values.append(value)
     if text:
         searched = [c for c in policy.columns if not c.masked and c.field.type == "string"]
@@ -72,6 +80,11 @@ def conditions(
             clauses.append("(" + " OR ".join(f"{quote(c.name)} ILIKE ?" for c in searched) + ")")
             values += [f"%{text}%"] * len(searched)
     return clauses, values
+
+
+ROW_STORE_TYPES = frozenset({"string"})
+"""Field types whose equality the row store decides as DuckDB does (text compared byte for byte);
+a filter on any other type is cast by DuckDB's rules (``TRY_CAST``), so such reads stay there."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +151,35 @@ class PageQuery:
     times wider."""
     GROWTH = 8
 
-    def rows(self, cur: duckdb.DuckDBPyConnection, last_row: int) -> list[tuple[Any, ...]]:
-        """The page's rows from a serving copy whose rows are numbered ``1..last_row``.
+    def row_store_sql(self) -> tuple[str, list[object]] | None:
+        """The page as one query on the copy's row store (:mod:`warehouse.rowstore`), or None when
+        it must run on DuckDB: a sorted or offset page, text search, a grant's row filter (the hub's
+        SQL, in DuckDB's dialect), or a filter on a field that is not text.
+
+        Row numbers are the store's rowid: SQLite walks its B-tree from the cursor and stops after
+        ``limit`` matches; a page pinning the primary key goes through the key index."""
+        if self.order or self.offset or self.text or self.policy.row_filter:
+            return None
+        pinned = equalities(self.policy, self.filters)
+        if any(col.field.type not in ROW_STORE_TYPES for col, _ in pinned):
+            return None
+        columns = ", ".join(
+            [
+                quote(rowstore.ROW),
+                *(f"{quote(rowstore.column(c.name, c.release))} AS {quote(c.name)}" for c in self.columns),
+            ]
+        )
+        where = " AND ".join([f"{quote(rowstore.ROW)} > ?", *(f"{quote(col.name)} = ?" for col, _ in pinned)])
+        source = f"{rowstore.TABLE} INDEXED BY {rowstore.KEY_INDEX}" if self.keyed else rowstore.TABLE
+        sql = f"SELECT {columns} FROM {source} WHERE {where} ORDER BY {quote(rowstore.ROW)} LIMIT ?"
+        return sql, [self.after, *(value for _, value in pinned), self.limit]
+
+    def rows(
+        self, cur: duckdb.DuckDBPyConnection, last_row: int, store: rowstore.RowStore | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The page's rows from a serving copy whose rows are numbered ``1..last_row``: from its row
+        store ``store`` when it has one and the page can be read there (:meth:`row_store_sql`),
+        else from DuckDB.
 
         A serving copy is stored in ``_row`` order, so a range of row numbers is read from the few
         row groups holding it (their min/max statistics skip the rest). A keyset page in row order
@@ -147,6 +187,8 @@ class PageQuery:
         the copy ends: an unfiltered page reads exactly its rows, a filtered one about as many as it
         takes to find them, instead of a top-N over every row of the copy. A sorted page, an offset
         page and a page through the key index run as one query."""
+        if store is not None and (fast := self.row_store_sql()) is not None:
+            return store.fetch(*fast, types=[c.type for c in self.columns])
         if self.order or self.offset or self.keyed:
             sql, values = self.sql()
             return cur.execute(sql, values).fetchall()

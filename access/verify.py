@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import duckdb
+
 from access.policy import Policy
-from access.query import SQL_TYPES, keyed
-from contracts.model import Contract
+from access.query import ROW_STORE_TYPES, SQL_TYPES, keyed
+from contracts.model import Contract, Field
 from hub.errors import BadParameter
+from warehouse import rowstore
 from warehouse.duck import quote
 from warehouse.serving import TABLE
 
@@ -29,7 +32,8 @@ class Question:
     policy: Policy
     values: Mapping[str, str]
 
-    def sql(self) -> tuple[str, list[object]]:
+    def _checked(self) -> list[tuple[Field, str]]:
+        """The fields and values asked about, refused unless they name one record."""
         if not self.values:
             raise BadParameter('name the values to check, e.g. {"match": {"id_number": "..."}}', column="match")
         if len(self.values) > MAX_FIELDS:
@@ -45,16 +49,21 @@ class Question:
                 f"a verify question names one record: include an identifying field ({', '.join(keys)})",
                 column="match",
             )
-        clauses: list[str] = []
-        params: list[object] = []
+        out: list[tuple[Field, str]] = []
         for name, value in self.values.items():
             field = by_name[name]
             if field.type == "geometry":
                 raise BadParameter(f"{name} is a geometry; it cannot be verified by value", column=name)
             if not isinstance(value, str | int | float | bool) or len(str(value)) > 500:
                 raise BadParameter(f"the value for {name} must be a short text or number", column=name)
-            clauses.append(f"{quote(name)} = TRY_CAST(? AS {SQL_TYPES[field.type]})")
-            params.append(str(value))
+            out.append((field, str(value)))
+        return out
+
+    def sql(self) -> tuple[str, list[object]]:
+        """The question as one DuckDB query over the serving copy."""
+        checked = self._checked()
+        clauses = [f"{quote(f.name)} = TRY_CAST(? AS {SQL_TYPES[f.type]})" for f, _ in checked]
+        params: list[object] = [value for _, value in checked]
         if self.policy.row_filter:
             clauses.append(f"({self.policy.row_filter})")
         key_fields = [f for f in self.contract.fields if f.primary_key]
@@ -62,3 +71,25 @@ class Question:
             prefix, pinned = keyed(key_fields, {k: str(v) for k, v in self.values.items()})
             return f"{prefix}SELECT EXISTS (SELECT 1 FROM keyed WHERE {' AND '.join(clauses)})", pinned + params
         return f"SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE {' AND '.join(clauses)})", params
+
+    def row_store_sql(self) -> tuple[str, list[object]] | None:
+        """The question as one query on the copy's row store (:mod:`warehouse.rowstore`), whose
+        stored columns are indexed on the primary key and unique fields; None when it must run on
+        DuckDB (a grant's row filter, or a value of a type DuckDB casts by its own rules)."""
+        checked = self._checked()
+        if self.policy.row_filter or any(f.type not in ROW_STORE_TYPES for f, _ in checked):
+            return None
+        clauses = " AND ".join(f"{quote(rowstore.column(f.name, rowstore.CLEAR))} = ?" for f, _ in checked)
+        return f"SELECT EXISTS (SELECT 1 FROM {rowstore.TABLE} WHERE {clauses})", [value for _, value in checked]
+
+    def ask(self, cur: duckdb.DuckDBPyConnection, store: rowstore.RowStore | None) -> tuple[bool, str, list[object]]:
+        """The answer, and the query and parameters that gave it (for the audit record): on the
+        copy's row store when it has one and the question can be asked there."""
+        fast = self.row_store_sql() if store is not None else None
+        if store is not None and fast is not None:
+            sql, params = fast
+            ((found,),) = store.fetch(sql, params)
+        else:
+            sql, params = self.sql()
+            (found,) = cur.execute(sql, params).fetchall()[0]
+        return bool(found), sql, params

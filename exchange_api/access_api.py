@@ -239,9 +239,8 @@ def verify(
     contract = contracts.get(ds.key)
     policy = policy_for(caller, ds, contract, grants.active(s, caller, ds.key))
     question = Question(contract, policy, {k: str(v) for k, v in body.match.items()})
-    sql, params = question.sql()
     head, cur = store.cursor(ds.key)
-    (found,) = cur.execute(sql, params).fetchall()[0]
+    found, sql, params = question.ask(cur, store.rows(head.path))
     event = audit.Event(
         action="verify",
         **audit.who(caller),
@@ -256,7 +255,7 @@ def verify(
         query=sql + "|" + "|".join(str(p) for p in params),
     )
     gate.release(s, settings, caller, policy, event)
-    return JSONResponse({"dataset": ds.name, "snapshot_id": str(head.snapshot_id), "match": bool(found)})
+    return JSONResponse({"dataset": ds.name, "snapshot_id": str(head.snapshot_id), "match": found})
 
 
 @router.get("/audit", summary="The audit log (stewards; publishers for their own datasets)")

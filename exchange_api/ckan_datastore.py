@@ -117,7 +117,7 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         offset=offset,
     )
     head, cur = ctx.store.cursor(ds.key)
-    rows = query.rows(cur, ctx.store.last_row(head.path, cur))
+    rows = query.rows(cur, ctx.store.last_row(head.path, cur), ctx.store.rows(head.path))
     event = audit.served(
         "datastore_search",
         ctx.caller,

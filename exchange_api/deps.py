@@ -19,11 +19,11 @@ from hub.settings import Settings
 from warehouse.serving import Store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
@@ -41,7 +41,7 @@ API_KEY = APIKeyHeader(
 BEARER = HTTPBearer(scheme_name="Bearer", auto_error=False, description="Your key as Authorization: Bearer hub_…")
 
 
-def key_schemes(
+async def key_schemes(
     _header: str | None = Security(API_KEY), _bearer: HTTPAuthorizationCredentials | None = Security(BEARER)
 ) -> None:
     """Declares in the OpenAPI how a key is sent (so generated clients send it); reading the key
@@ -77,7 +77,7 @@ def optional_client(
     return caller
 
 
-def require_client(caller: ApiClient | None = Depends(optional_client)) -> ApiClient:
+async def require_client(caller: ApiClient | None = Depends(optional_client)) -> ApiClient:
     if caller is None:
         raise NotAuthorized("an API key is required: send it as X-API-Key or Authorization: Bearer <key>")
     return caller
@@ -106,5 +106,5 @@ class Contracts:
         return hit[1]
 
 
-def get_contracts(request: Request) -> Contracts:
+async def get_contracts(request: Request) -> Contracts:
     return request.app.state.contracts

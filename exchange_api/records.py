@@ -147,7 +147,7 @@ def records(
         after, at = 0, versions.resolve(ds, as_of)
         head, cur = versions.open_copy(store, settings, contracts.get(ds.key), at)
     rows = PageQuery(policy, chosen, filters=filters, after=after, limit=limit + 1).rows(
-        cur, store.last_row(head.path, cur)
+        cur, store.last_row(head.path, cur), store.rows(head.path)
     )
     shapes = [i for i, c in enumerate(chosen, start=1) if c.field.type == "geometry" and not c.masked]
     page = [_embed_geojson(r, shapes) for r in rows[:limit]] if shapes else rows[:limit]

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from contracts.model import Contract
 from hub.errors import NotFound, VersionGone
-from warehouse import duck
+from warehouse import duck, rowstore
 from warehouse.duck import quote
 
 TABLE = "records"
@@ -118,6 +118,7 @@ def _write_copy(
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
+    rowstore.build(tmp, rowstore.path_for(final), contract)  # before the copy appears: never a copy without one
     os.replace(tmp, final)
     return int(row[0]) if row else 0
 
@@ -185,16 +186,29 @@ def _prune(target_dir: Path, keep: int, current: Path) -> None:
     for old in copies[keep:]:
         if old != current:
             old.unlink(missing_ok=True)
+            rowstore.path_for(old).unlink(missing_ok=True)
+
+
+_pointers: dict[Path, tuple[tuple[int, int, int], ServingVersion]] = {}
 
 
 def current(serving_dir: Path, dataset: str) -> ServingVersion:
+    """The version a dataset's ``CURRENT`` pointer names. The pointer is read again only when the
+    file changed (it is replaced, never edited, so its inode changes with every publish)."""
     pointer = folder(serving_dir, dataset) / "CURRENT"
     try:
+        st = pointer.stat()
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = _pointers.get(pointer)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
         info = json.loads(pointer.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise NotFound(f"dataset {dataset} has no published version yet") from None
     path = pointer.with_name(info["file"])
-    return ServingVersion(dataset, info["snapshot_id"], info["version"], path, info["rows"])
+    found = ServingVersion(dataset, info["snapshot_id"], info["version"], path, info["rows"])
+    _pointers[pointer] = (stamp, found)
+    return found
 
 
 @lru_cache(maxsize=16)
@@ -234,6 +248,7 @@ class Store:
         self._cons: dict[Path, duckdb.DuckDBPyConnection] = {}
         self._used: dict[Path, float] = {}
         self._last: dict[Path, int] = {}
+        self._rows: dict[Path, rowstore.RowStore | None] = {}
         self._clock = clock
 
     def cursor(self, dataset: str, snapshot_id: int | None = None) -> tuple[ServingVersion, duckdb.DuckDBPyConnection]:
@@ -248,7 +263,7 @@ class Store:
             con = self._cons.get(head.path)
             if con is None:
                 self._sweep(now)
-                con = duck.connect(head.path, read_only=True, extensions=("spatial",))
+                con = duck.connect(head.path, read_only=True, extensions=("spatial",), config={"threads": 1})
                 self._cons[head.path] = con
             self._used[head.path] = now
             return head, con.cursor()
@@ -260,11 +275,25 @@ class Store:
             found = self._last[path] = int(cur.execute(f"SELECT coalesce(max({ROW}), 0) FROM {TABLE}").fetchone()[0])  # type: ignore[index]
         return found
 
+    def rows(self, path: Path) -> rowstore.RowStore | None:
+        """The row store of the copy at ``path`` (None for a copy written without one)."""
+        try:
+            return self._rows[path]
+        except KeyError:
+            pass
+        with self._lock:
+            if path not in self._rows:
+                found = rowstore.path_for(path)
+                self._rows[path] = rowstore.RowStore(found) if found.exists() else None
+            return self._rows[path]
+
     def _sweep(self, now: float) -> None:
         for path in [p for p, used in self._used.items() if now - used > self.IDLE and not p.exists()]:
             self._cons.pop(path).close()
             del self._used[path]
             self._last.pop(path, None)
+            if rows := self._rows.pop(path, None):
+                rows.close()
 
     @property
     def open_copies(self) -> list[Path]:
@@ -276,4 +305,8 @@ class Store:
             for con in self._cons.values():
                 con.close()
             self._cons.clear()
+            for rows in self._rows.values():
+                if rows is not None:
+                    rows.close()
+            self._rows.clear()
             self._used.clear()
