@@ -29,18 +29,37 @@ SQL_TYPES = {
     "timestamp": "TIMESTAMP",
     "boolean": "BOOLEAN",
 }
+ROW_STORE_TYPES = frozenset({"string"})
+"""Field types whose equality the row store decides as DuckDB does (text compared byte for byte);
+a filter on any other type is cast by DuckDB's rules (``TRY_CAST``), so such reads stay there."""
 MAX_ROW = 2**62
 """Row numbers, offsets and limits beyond this are refused (DuckDB's BIGINT is 2**63 - 1)."""
 
 
-def keyed(keys: Sequence[Field], values: Mapping[str, str]) -> tuple[str, list[object]]:
+def keyed(
+    keys: Sequence[Field], values: Mapping[str, str], rows: Sequence[int] | None = None
+) -> tuple[str, list[object]]:
     """A ``WITH keyed AS MATERIALIZED (…)`` prefix holding the rows whose primary key (``keys``, all
-    of them) equals ``values``, with its parameters: a query reading ``keyed`` finds its rows
-    through the copy's key index. DuckDB uses the index for a bare equality on the key only; under
-    any further condition, a row-number range or a top-N it scans the whole copy, so the keyed rows
-    are taken first and the other conditions apply to them."""
+    of them) equals ``values``, with its parameters. The keyed rows are taken first and every other
+    condition (a grant's row filter, a sort) applies to them, not to the whole copy.
+
+    ``rows``: the row numbers the copy's row store found for the key through its index (a superset
+    of the answer: text keys compare the same in both engines). The copy is stored in ``_row``
+    order, so DuckDB reads only the row groups holding them; without them (a copy written before
+    row stores) DuckDB finds the keyed rows itself, through the key index such a copy has."""
     pinned = " AND ".join(f"{quote(f.name)} = TRY_CAST(? AS {SQL_TYPES[f.type]})" for f in keys)
+    if rows is not None:
+        numbers = ", ".join(str(int(r)) for r in rows) or "NULL"
+        pinned = f"{ROW} IN ({numbers}) AND {pinned}"
     return f"WITH keyed AS MATERIALIZED (SELECT * FROM {TABLE} WHERE {pinned}) ", [values[f.name] for f in keys]
+
+
+def keyed_rows(store: rowstore.RowStore | None, keys: Sequence[Field], values: Mapping[str, str]) -> list[int] | None:
+    """The row numbers holding the key ``values``, from the copy's row store (None without one, or
+    for keys that are not text, which DuckDB casts by its own rules)."""
+    if store is None or any(f.type not in ROW_STORE_TYPES for f in keys):
+        return None
+    return store.keyed([f.name for f in keys], [values[f.name] for f in keys])
 
 
 class Direction(StrEnum):
@@ -82,11 +101,6 @@ def conditions(
     return clauses, values
 
 
-ROW_STORE_TYPES = frozenset({"string"})
-"""Field types whose equality the row store decides as DuckDB does (text compared byte for byte);
-a filter on any other type is cast by DuckDB's rules (``TRY_CAST``), so such reads stay there."""
-
-
 @dataclass(frozen=True)
 class PageQuery:
     """A page of a dataset as one caller may see it."""
@@ -121,21 +135,28 @@ class PageQuery:
         return ", ".join([*keys, f"{prefix}{quote(ROW)}"])
 
     @property
+    def _keys(self) -> list[Field]:
+        return [c.field for c in self.policy.columns if c.field.primary_key]
+
+    @property
     def keyed(self) -> bool:
         """Whether the filters pin every primary-key field the caller sees: the page is then found
         through the copy's key index (:func:`keyed`)."""
         keys = [c.name for c in self.policy.columns if c.field.primary_key]
         return bool(keys) and all(k in self.filters for k in keys)
 
-    def sql(self, window: tuple[int, int] | None = None, limit: int | None = None) -> tuple[str, list[object]]:
+    def sql(
+        self, window: tuple[int, int] | None = None, limit: int | None = None, keyed_rows: Sequence[int] | None = None
+    ) -> tuple[str, list[object]]:
         """Rows of the page: ``_row`` first, then the columns as released. ``window`` limits the
-        rows to those numbered in ``(low, high]``, ``limit`` overrides the page's size."""
+        rows to those numbered in ``(low, high]``, ``limit`` overrides the page's size,
+        ``keyed_rows`` are the row numbers of the key the filters pin (:func:`keyed`)."""
         for name, _ in self.order:
             self.policy.in_clear(name, rule="sort", purpose="sorting")
         where, values = self.where(window)
         source, prefix, head = TABLE, "", list[object]()
         if self.keyed:
-            prefix, head = keyed([c.field for c in self.policy.columns if c.field.primary_key], self.filters)
+            prefix, head = keyed(self._keys, self.filters, keyed_rows)
             source = "keyed"
         page = f"SELECT * FROM {source} WHERE {where} ORDER BY {self._order()} LIMIT ? OFFSET ?"
         columns = ", ".join([f"page.{quote(ROW)}", *(c.sql("page") for c in self.columns)])
@@ -190,7 +211,8 @@ class PageQuery:
         if store is not None and (fast := self.row_store_sql()) is not None:
             return store.fetch(*fast, types=[c.type for c in self.columns])
         if self.order or self.offset or self.keyed:
-            sql, values = self.sql()
+            pinned = keyed_rows(store, self._keys, self.filters) if self.keyed else None
+            sql, values = self.sql(keyed_rows=pinned)
             return cur.execute(sql, values).fetchall()
         found: list[tuple[Any, ...]] = []
         low = self.after

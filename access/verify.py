@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from access.policy import Policy
-from access.query import ROW_STORE_TYPES, SQL_TYPES, keyed
+from access.query import ROW_STORE_TYPES, SQL_TYPES, keyed, keyed_rows
 from contracts.model import Contract, Field
 from hub.errors import BadParameter
 from warehouse import rowstore
@@ -59,8 +59,9 @@ class Question:
             out.append((field, str(value)))
         return out
 
-    def sql(self) -> tuple[str, list[object]]:
-        """The question as one DuckDB query over the serving copy."""
+    def sql(self, store: rowstore.RowStore | None = None) -> tuple[str, list[object]]:
+        """The question as one DuckDB query over the serving copy (whose row store ``store``, if
+        any, finds the key's rows)."""
         checked = self._checked()
         clauses = [f"{quote(f.name)} = TRY_CAST(? AS {SQL_TYPES[f.type]})" for f, _ in checked]
         params: list[object] = [value for _, value in checked]
@@ -68,7 +69,8 @@ class Question:
             clauses.append(f"({self.policy.row_filter})")
         key_fields = [f for f in self.contract.fields if f.primary_key]
         if key_fields and all(f.name in self.values for f in key_fields):  # through the key index
-            prefix, pinned = keyed(key_fields, {k: str(v) for k, v in self.values.items()})
+            values = {k: str(v) for k, v in self.values.items()}
+            prefix, pinned = keyed(key_fields, values, keyed_rows(store, key_fields, values))
             return f"{prefix}SELECT EXISTS (SELECT 1 FROM keyed WHERE {' AND '.join(clauses)})", pinned + params
         return f"SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE {' AND '.join(clauses)})", params
 
@@ -90,6 +92,6 @@ class Question:
             sql, params = fast
             ((found,),) = store.fetch(sql, params)
         else:
-            sql, params = self.sql()
+            sql, params = self.sql(store)
             (found,) = cur.execute(sql, params).fetchall()[0]
         return bool(found), sql, params

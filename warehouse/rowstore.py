@@ -217,6 +217,12 @@ class RowStore:
             out.append(tuple(values))
         return out
 
+    def keyed(self, names: Sequence[str], values: Sequence[str]) -> list[int]:
+        """The row numbers whose primary key (``names``, all of it, stored as text) is ``values``."""
+        where = " AND ".join(f"{quote(n)} = ?" for n in names)
+        sql = f"SELECT {quote(ROW)} FROM {TABLE} INDEXED BY {KEY_INDEX} WHERE {where}"
+        return [row[0] for row in self._connection().execute(sql, list(values))]
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

@@ -1,9 +1,10 @@
 """Serving copies: one DuckDB file per dataset version, written at publish, read by the API.
 
 Iceberg is the system of record, but scanning Parquet per API request is slow (see DESIGN.md);
-so publish also writes a DuckDB database, indexed on the primary key, with a ``_row`` sequence
-for keyset pagination (in an order that reveals nothing about the keys), and swaps a ``CURRENT``
-pointer atomically. API workers open copies read-only and notice a new version by the pointer's
+so publish also writes a DuckDB database stored in the order of a ``_row`` sequence for keyset
+pagination (an order that reveals nothing about the keys), with its row store beside it
+(:mod:`warehouse.rowstore`: pages, key lookups and verify, indexed on the primary key), and swaps
+a ``CURRENT`` pointer atomically. API workers open copies read-only and notice a new version by the pointer's
 change, without a restart. The last few copies are kept so a client paging through a pinned
 version is not cut off by a publish.
 """
@@ -97,7 +98,6 @@ def _write_copy(
         return int(row[0]) if row else 0
     tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
     spill = final.with_name(f".{final.name}.spill")
-    keys = ", ".join(quote(k) for k in contract.primary_key)
     shuffle = _shuffle(contract.primary_key)
     if extensions is None:
         extensions = () if data is not None else ("avro", "iceberg")
@@ -111,8 +111,8 @@ def _write_copy(
             f"FROM {source} ORDER BY {ROW}",
             params,
         )
-        con.execute(f"CREATE UNIQUE INDEX records_row ON {TABLE} ({ROW})")
-        con.execute(f"CREATE INDEX records_key ON {TABLE} ({keys})")
+        # No index: the copy is stored in _row order, so a range or list of row numbers reads only
+        # the row groups holding them (zone maps); the key index lives in the row store.
         con.execute("CHECKPOINT")
         row = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
     finally:
