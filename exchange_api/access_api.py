@@ -19,7 +19,7 @@ from access.policy import policy_for
 from access.verify import Question
 from catalog import clients, permissions, service
 from catalog.models import ApiClient, Dataset
-from exchange_api.deps import Contracts, get_contracts, get_session, get_settings, get_store, require_client
+from exchange_api.deps import SESSION, Contracts, get_contracts, get_settings, get_store, require_client
 from exchange_api.responses import JSONResponse
 from hub.errors import Forbidden, NotFound
 from hub.settings import Settings
@@ -125,7 +125,7 @@ def _own_or_steward(caller: ApiClient, owner_id: str, what: str) -> None:
 def create_request(
     body: RequestIn,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
 ) -> JSONResponse:
     """File an access request; a data steward answers within 10 working days."""
@@ -148,7 +148,7 @@ def create_request(
 def list_requests(
     status: grants.RequestStatus | None = Query(None, description="pending, approved or denied."),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
 ) -> JSONResponse:
     """Stewards see every request (pending ones oldest first, with working days left); others their own."""
     rows = grants.requests(s, client=None if permissions.is_steward(caller) else caller, status=status)
@@ -156,9 +156,7 @@ def list_requests(
 
 
 @router.get("/access-requests/{request_id}", summary="One access request")
-def show_request(
-    request_id: str, caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)
-) -> JSONResponse:
+def show_request(request_id: str, caller: ApiClient = Depends(require_client), s: Session = SESSION) -> JSONResponse:
     req = grants.request(s, request_id)
     _own_or_steward(caller, req.client_id, f"access request {request_id}")
     return JSONResponse(request_dict(s, req))
@@ -169,7 +167,7 @@ def approve_request(
     request_id: str,
     body: ApproveIn,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
 ) -> JSONResponse:
     permissions.require_steward(caller, "approve access requests")
@@ -189,7 +187,7 @@ def approve_request(
 
 @router.post("/access-requests/{request_id}/deny", summary="Refuse a request (stewards), with the reason")
 def deny_request(
-    request_id: str, body: DenyIn, caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)
+    request_id: str, body: DenyIn, caller: ApiClient = Depends(require_client), s: Session = SESSION
 ) -> JSONResponse:
     permissions.require_steward(caller, "refuse access requests")
     req = grants.request(s, request_id)
@@ -203,7 +201,7 @@ def list_grants(
     dataset: str | None = Query(None, description="Only grants on this dataset id."),
     live: bool = Query(False, description="Only grants neither expired nor revoked."),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
 ) -> JSONResponse:
     whose: ApiClient | None = caller
     if permissions.is_steward(caller):
@@ -213,9 +211,7 @@ def list_grants(
 
 
 @router.delete("/grants/{grant_id}", summary="Revoke a grant (stewards; or give up your own)")
-def revoke_grant(
-    grant_id: str, caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)
-) -> JSONResponse:
+def revoke_grant(grant_id: str, caller: ApiClient = Depends(require_client), s: Session = SESSION) -> JSONResponse:
     found = grants.grant(s, grant_id)
     _own_or_steward(caller, found.client_id, f"grant {grant_id}")
     grants.revoke(s, found)
@@ -228,7 +224,7 @@ def verify(
     body: VerifyIn,
     request: Request,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings),
@@ -266,7 +262,7 @@ def show_audit(
     until: dt.datetime | None = Query(None),
     limit: int = Query(100, ge=1, le=1000),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
 ) -> JSONResponse:
     own: list[str] | None = None
     if not permissions.is_steward(caller):

@@ -19,9 +19,9 @@ from exchange.export import Format, media_type, parse_encoding, parse_format
 from exchange.reads import Changes, Export, Reader, Streamed
 from exchange.versions import At
 from exchange_api.deps import (
+    SESSION,
     Contracts,
     get_contracts,
-    get_session,
     get_settings,
     get_store,
     optional_client,
@@ -104,7 +104,7 @@ def export(
     as_of: str | None = AS_OF,
     encoding: str | None = ENCODING,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings),
@@ -156,7 +156,7 @@ def changes_feed(
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
     encoding: str | None = ENCODING,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     settings: Settings = Depends(get_settings),
 ) -> Response:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from catalog.models import ApiClient, aware
-from exchange_api.deps import get_session, get_settings, require_client
+from exchange_api.deps import SESSION, get_settings, require_client
 from exchange_api.responses import JSONResponse
 from hub.errors import BadParameter, NotFound
 from hub.settings import Settings
@@ -89,7 +89,7 @@ def propose(
     text: str = Depends(proposal_text),
     draft: bool = Query(False, description="Keep it as a draft (submit it later)."),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """Send the ODCS v3.1.0 contract as YAML (``Content-Type: application/yaml``) or JSON. It is
@@ -102,7 +102,7 @@ def propose(
 @router.get("/contracts", summary="Every dataset's contract: active version and changes waiting")
 def list_contracts(
     _caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     registry.seed(s, settings)
@@ -123,7 +123,7 @@ def list_contracts(
 def list_versions(
     dataset: str,
     _caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     registry.seed(s, settings)
@@ -139,7 +139,7 @@ def show_version(
     version: str,
     fmt: str = Query("json", alias="format", pattern="^(json|yaml)$", description="json (default) or yaml."),
     _caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Any:
     registry.seed(s, settings)
@@ -168,7 +168,7 @@ def _decision_route(action: str) -> None:
         version: str,
         body: Decision | None = None,
         caller: ApiClient = Depends(require_client),
-        s: Session = Depends(get_session),
+        s: Session = SESSION,
         settings: Settings = Depends(get_settings),
     ) -> JSONResponse:
         given = body or Decision()

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from catalog import dcat, dcat_html, licences, permissions, service
 from catalog.models import ApiClient, Dataset, Group, Organization
-from exchange_api.deps import get_session, get_settings, optional_client
+from exchange_api.deps import SESSION, get_settings, optional_client
 from hub.errors import InputError, NotAuthorized, NotFound
 from hub.settings import Settings
 
@@ -96,7 +96,7 @@ def catalog(
     page: int = Query(1, ge=1, description="Page of 100 datasets."),
     modified_since: str | None = Query(None, description="Only datasets modified since (ISO date)."),
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     fmt = _format(fmt)
@@ -123,7 +123,7 @@ def dataset(
     fmt: str = FORMAT,
     accept: str | None = ACCEPT,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     if fmt not in dcat.FORMATS:  # a contract id (population.residents) without an extension
@@ -214,7 +214,7 @@ def catalog_negotiated(
     modified_since: str | None = Query(None, description="Only datasets modified since (ISO date)."),
     accept: str | None = ACCEPT,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     fmt = negotiate(accept)
@@ -232,7 +232,7 @@ def dataset_negotiated(
     ref: str,
     accept: str | None = ACCEPT,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     negotiate(accept)
@@ -250,7 +250,7 @@ def distribution_negotiated(
     resource_id: str,
     accept: str | None = ACCEPT,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     negotiate(accept)
@@ -267,7 +267,7 @@ def organization_negotiated(
     ref: str,
     accept: str | None = ACCEPT,
     _caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     fmt = negotiate(accept)
@@ -292,7 +292,7 @@ def group_negotiated(
     name: str,
     accept: str | None = ACCEPT,
     _caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     fmt = negotiate(accept)

@@ -32,6 +32,13 @@ def get_session(settings: Settings = Depends(get_settings)) -> Iterator[Session]
         yield s
 
 
+SESSION = Depends(get_session, scope="function")
+"""The request's catalogue session, as routes declare it. It commits when the route returns and
+**before** the response is sent (FastAPI's default scope for a dependency with ``yield`` ends
+after the response has gone): a caller told that a grant is revoked or a request approved finds
+it so on its next request, and a commit that fails is the caller's error, not a 200."""
+
+
 API_KEY = APIKeyHeader(
     name="X-API-Key",
     scheme_name="ApiKey",
@@ -61,7 +68,7 @@ def presented_key(request: Request) -> str | None:
 
 def optional_client(
     request: Request,
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
     _schemes: None = Depends(key_schemes),
 ) -> ApiClient | None:

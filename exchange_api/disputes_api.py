@@ -25,7 +25,7 @@ from catalog.models import ApiClient, Dataset, aware, utcnow
 from contracts.model import Contract
 from exchange import lookup, versions
 from exchange.versions import At
-from exchange_api.deps import Contracts, get_contracts, get_session, get_settings, get_store, require_client
+from exchange_api.deps import SESSION, Contracts, get_contracts, get_settings, get_store, require_client
 from exchange_api.responses import JSONResponse
 from hub.errors import BadParameter, HubError, NotFound
 from hub.settings import Settings
@@ -156,7 +156,7 @@ def file_dispute(
     body: DisputeIn,
     request: Request,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings),
@@ -199,7 +199,7 @@ def list_disputes(
     status: DisputeStatus | None = Query(None),
     overdue: bool = Query(False, description="Only open disputes past their deadline."),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     now: dt.datetime = Depends(clock),
 ) -> JSONResponse:
     """Oldest deadline first."""
@@ -218,7 +218,7 @@ def show_dispute(
     dispute_id: str,
     request: Request,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings),
@@ -247,7 +247,7 @@ def answer_dispute(
     dispute_id: str,
     body: AnswerIn,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings),
@@ -271,7 +271,7 @@ def answer_dispute(
 def withdraw_dispute(
     dispute_id: str,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     now: dt.datetime = Depends(clock),
 ) -> JSONResponse:
     found, ds = disputes.visible(s, caller, dispute_id)

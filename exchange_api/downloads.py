@@ -10,7 +10,7 @@ from access import audit
 from access.policy import require_shared, sharing_of
 from catalog import lookup, permissions, uploads
 from catalog.models import ApiClient
-from exchange_api.deps import get_session, get_settings, optional_client
+from exchange_api.deps import SESSION, get_settings, optional_client
 from hub.errors import NotAuthorized, NotFound
 from hub.settings import Settings
 
@@ -24,7 +24,7 @@ def download(
     resource_id: str,
     filename: str,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> FileResponse:
     """The file of an uploaded resource; private datasets need a key, as their metadata does, and

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from catalog.models import ApiClient, aware
-from exchange_api.deps import get_session, require_client
+from exchange_api.deps import SESSION, require_client
 from exchange_api.responses import JSONResponse
 from stewardship import notices
 from stewardship.notices import ContractNotice
@@ -36,7 +36,7 @@ def list_notices(
     dataset: str | None = Query(None, max_length=200, description="Only notices about this dataset id."),
     limit: int = Query(100, ge=1, le=1000),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
 ) -> JSONResponse:
     """A notice is written when a steward approves a contract change that reaches a field you read
     under a grant, or any field of a dataset you subscribe to. Each lists the changes that reach

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 
 from access import tokens
-from exchange_api.deps import get_session, get_settings
+from exchange_api.deps import SESSION, get_settings
 from exchange_api.responses import JSONResponse
 from hub.errors import NotAuthorized
 from hub.settings import Settings
@@ -49,7 +49,7 @@ def token(
     grant_type: str = Form(..., description="client_credentials"),
     client_id: str | None = Form(None, description="The client's name (or send HTTP Basic)."),
     client_secret: str | None = Form(None, description="One of the client's live API keys."),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """Send the token as ``Authorization: Bearer <token>`` wherever an API key is accepted."""

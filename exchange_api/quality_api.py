@@ -32,7 +32,7 @@ from access import audit
 from catalog import permissions, service
 from catalog.models import ApiClient, Dataset
 from contracts import model
-from exchange_api.deps import get_session, get_settings, optional_client, require_client
+from exchange_api.deps import SESSION, get_settings, optional_client, require_client
 from exchange_api.responses import JSONResponse
 from hub.errors import Forbidden, NotAuthorized, NotFound
 from hub.settings import Settings
@@ -70,7 +70,7 @@ def version_validation(
     number: int,
     request: Request,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Great Expectations' result (``ExpectationSuiteValidationResult`` JSON) of the file that became
@@ -93,7 +93,7 @@ def data_docs(
     page: str,
     request: Request,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> FileResponse:
     """A file of the dataset's Data Docs site (``index.html`` for an empty page); each version's
@@ -111,7 +111,7 @@ def data_docs(
 def dataset_quality(
     ref: str,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """Per version (newest first): rows read, accepted and rejected, issues by rule and by column,
@@ -130,7 +130,7 @@ def dataset_quality(
 def ratios_report(
     month: str | None = Query(None, description="YYYY-MM; default: the current month, so far"),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """Collection and sharing ratios per department and overall against the 80 % target, with each

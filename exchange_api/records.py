@@ -19,9 +19,9 @@ from catalog.ckan import version_dict
 from catalog.models import ApiClient, Dataset
 from exchange import versions
 from exchange_api.deps import (
+    SESSION,
     Contracts,
     get_contracts,
-    get_session,
     get_settings,
     get_store,
     optional_client,
@@ -58,7 +58,7 @@ def _summary(ds: Dataset, base_url: str = "") -> dict[str, Any]:
 @router.get("/datasets", summary="List datasets")
 def list_datasets(
     _caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     rows = s.scalars(select(Dataset).where(Dataset.state == "active").order_by(Dataset.name))
@@ -70,7 +70,7 @@ def list_datasets(
 def show_dataset(
     ref: str,
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
@@ -128,7 +128,7 @@ def records(
         "(China Standard Time unless an offset is given). Default: the newest. A cursor keeps its version.",
     ),
     caller: ApiClient | None = Depends(optional_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     contracts: Contracts = Depends(get_contracts),
     store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings),

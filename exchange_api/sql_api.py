@@ -23,7 +23,7 @@ from access.sql.guard import SqlRefused
 from access.sql.sandbox import SqlFailed
 from catalog.models import ApiClient
 from exchange.export import SUFFIXES, Format, media_type, parse_format, stream
-from exchange_api.deps import get_session, get_settings, require_client
+from exchange_api.deps import SESSION, get_settings, require_client
 from exchange_api.errors import error_response
 from hub.settings import Settings
 
@@ -82,7 +82,7 @@ def post_sql(
     request: Request,
     format: str | None = Query(None, description=FORMAT_HELP),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
     engine: sql_engine.Engine = Depends(get_engine),
 ) -> Response:
@@ -101,7 +101,7 @@ def get_sql(
     limit: int | None = Query(None, ge=1, description=LIMIT_HELP),
     format: str | None = Query(None, description=FORMAT_HELP),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
     engine: sql_engine.Engine = Depends(get_engine),
 ) -> Response:

@@ -19,7 +19,7 @@ from catalog import permissions, service
 from catalog.models import ApiClient, ApiKey, aware
 from exchange import subscriptions
 from exchange.subscriptions import Delivery, Subscription
-from exchange_api.deps import get_session, get_settings, presented_key, require_client
+from exchange_api.deps import SESSION, get_settings, presented_key, require_client
 from exchange_api.responses import JSONResponse
 from hub.errors import NotAuthorized, NotFound
 from hub.settings import Settings
@@ -101,7 +101,7 @@ def create_subscription(
     body: SubscriptionIn,
     request: Request,
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """You must be able to read the dataset. The answer carries the subscription's signing
@@ -125,7 +125,7 @@ def list_subscriptions(
     dataset: str | None = Query(None, max_length=200, description="Only subscriptions to this dataset id."),
     active: bool = Query(False, description="Only subscriptions not cancelled."),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
 ) -> JSONResponse:
     whose = None if permissions.is_steward(caller) else caller
     rows = subscriptions.listing(s, client=whose, dataset=dataset, active_only=active)
@@ -137,7 +137,7 @@ def list_deliveries(
     subscription_id: str,
     limit: int = Query(100, ge=1, le=1000),
     caller: ApiClient = Depends(require_client),
-    s: Session = Depends(get_session),
+    s: Session = SESSION,
 ) -> JSONResponse:
     sub = _visible(s, caller, subscription_id)
     rows = subscriptions.deliveries(s, sub, limit=limit)
@@ -146,7 +146,7 @@ def list_deliveries(
 
 @router.delete("/subscriptions/{subscription_id}", summary="Cancel a subscription (yours; stewards: any)")
 def cancel_subscription(
-    subscription_id: str, caller: ApiClient = Depends(require_client), s: Session = Depends(get_session)
+    subscription_id: str, caller: ApiClient = Depends(require_client), s: Session = SESSION
 ) -> JSONResponse:
     sub = _visible(s, caller, subscription_id)
     subscriptions.cancel(s, sub, by=caller.name)

@@ -45,6 +45,14 @@ KEY_INDEX = f"{TABLE}_key"
 """The index on the primary key (keyed pages name it, so SQLite never walks the rowid instead)."""
 
 
+MEMORY = "512MB"
+"""DuckDB's memory limit while a row store is written (rows stream from the copy in order)."""
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def path_for(copy: Path) -> Path:
     """The row store beside the serving copy at ``copy`` (``123.duckdb`` → ``123.rows``)."""
     return copy.with_suffix(SUFFIX)
@@ -95,9 +103,9 @@ def build(copy: Path, target: Path, contract: Contract) -> None:
     place when complete). DuckDB reads the copy in its stored ``_row`` order and inserts into SQLite
     in that order (the rowid B-tree is only ever appended to), so memory stays flat for any size."""
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    con = duck.connect(extensions=EXTENSIONS, config={"threads": 2})
+    con = duck.connect(extensions=EXTENSIONS, config={"threads": 2, "memory_limit": MEMORY})
     try:
-        con.execute(f"ATTACH '{copy}' AS copy (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(copy)} AS copy (READ_ONLY)")
         stored = [r[0] for r in con.execute(f"DESCRIBE copy.{TABLE}").fetchall()]
         by_name = {f.name: f for f in contract.fields}
         variants = releases(contract, stored)
@@ -111,7 +119,7 @@ def build(copy: Path, target: Path, contract: Contract) -> None:
                 values.append(_stored_value(f, "src") if release == CLEAR else _masked_value(f, release, "src"))
                 types.append(SQLITE_TYPES.get(_released_type(f, release), "TEXT"))
         _create(tmp, names, types)
-        con.execute(f"ATTACH '{tmp}' AS rows (TYPE sqlite)")
+        con.execute(f"ATTACH {_literal(tmp)} AS rows (TYPE sqlite)")
         con.execute(
             f"INSERT INTO rows.{TABLE} ({', '.join(quote(n) for n in names)}) "
             f"SELECT {', '.join(values)} FROM copy.{TABLE} AS src"
