@@ -145,7 +145,10 @@ def validate_with_result(
     pin the fields' cross-dataset references to versions (:func:`ingest.references.resolve`);
     issues of soft references are warnings. ``offset`` is the batch's first record in the file."""
     suite = compile_suite(contract, today, references)
-    frame = table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
+    # One chunk per column: GX filters the whole frame by a mask a few times per expectation, and
+    # Arrow's take on a chunked column concatenates its chunks each time (half of GX's time on a
+    # batch of 200,000 read in 8 MB blocks).
+    frame = table.combine_chunks().to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     with warnings.catch_warnings():
         # pandas warns that contract patterns like ^(存续|注销)$ have groups; GX only tests for a match
