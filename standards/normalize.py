@@ -70,12 +70,25 @@ def _unchanged(values: Strings) -> tuple[Strings, Strings]:
 
 def _may_have_fullwidth(array: pa.Array) -> bool:
     """Whether any value holds a byte pair that starts a full-width letter or digit in UTF-8
-    (EF BC or EF BD): a literal byte search, many times cheaper than the character-class regex,
-    which then runs only on columns that have such a value."""
-    raw = array.cast(pa.binary())
-    return bool(pc.any(pc.match_substring(raw, b"\xef\xbc")).as_py()) or bool(
-        pc.any(pc.match_substring(raw, b"\xef\xbd")).as_py()
-    )
+    (EF BC or EF BD): a literal byte search over the array's character data (two ``bytes.find``,
+    many times cheaper than Arrow's per-value substring match or the character-class regex, which
+    then runs only on columns that have such a value). Bytes under null slots may answer yes: the
+    regex decides."""
+    if len(array) == 0 or array.null_count == len(array):
+        return False
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        raw = array.cast(pa.binary())
+        return any(bool(pc.any(pc.match_substring(raw, lead)).as_py()) for lead in (b"\xef\xbc", b"\xef\xbd"))
+    if pa.types.is_large_string(array.type):
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    else:
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+    data = array.buffers()[2]
+    if data is None:
+        return False
+    start, end = int(offsets[array.offset]), int(offsets[array.offset + len(array)])
+    text = data.slice(start, end - start).to_pybytes()
+    return text.find(b"\xef\xbc") >= 0 or text.find(b"\xef\xbd") >= 0
 
 
 def fullwidth_to_halfwidth(values: Strings) -> tuple[Strings, Strings]:

@@ -66,3 +66,30 @@ def test_sparse_changes_keep_other_rows() -> None:
     values, changed = normalize.fullwidth_to_halfwidth(pa.array(raw))
     assert values.to_pylist() == ["110101"] * 100
     assert changed.to_pylist() == [False] * 99 + [True]
+
+
+@pytest.mark.parametrize(
+    ("values", "found"),
+    [
+        (["110101", None, "东城区"], False),
+        (["110101", "１号"], True),  # EF BC 91
+        (["ａ"], True),  # EF BD 81
+        (["东城区（北）"], True),  # full-width punctuation shares the lead bytes: the regex decides
+        ([None, None], False),
+        ([], False),
+    ],
+)
+def test_fullwidth_prefilter_finds_the_lead_bytes(values: list[str | None], found: bool) -> None:
+    array = pa.array(values, pa.string())
+    assert normalize._may_have_fullwidth(array) is found
+    assert normalize._may_have_fullwidth(array.cast(pa.large_string())) is found
+
+
+def test_fullwidth_prefilter_reads_only_a_slice_s_own_bytes() -> None:
+    """A slice of a column shares its data buffer: bytes of rows outside the slice do not count."""
+    array = pa.array(["１", "1", "2", "3", "ａ"], pa.string())
+    assert normalize._may_have_fullwidth(array.slice(1, 3)) is False
+    assert normalize._may_have_fullwidth(array.slice(0, 2)) is True
+    assert normalize._may_have_fullwidth(array.slice(3, 2)) is True
+    values, changed = normalize.fullwidth_to_halfwidth(array.slice(1, 3))
+    assert values.to_pylist() == ["1", "2", "3"] and not any(changed.to_pylist())
