@@ -82,6 +82,7 @@ NAIVE = textwrap.dedent(
         return int(line.split()[1])
 
     con = duck.connect(sys.argv[1], read_only=True, extensions=())
+    con.execute("SET enable_progress_bar = false")  # its bar would share stdout with the figures
     sql = open(sys.argv[2]).read()
     Path("/proc/self/clear_refs").write_text("5")
     base = kb("VmRSS")
@@ -157,7 +158,7 @@ def run(rows: int) -> str:
         query.write_text(sql, encoding="utf-8")
         naive = subprocess.run(
             [sys.executable, "-c", NAIVE, str(copy), str(query)], capture_output=True, text=True, check=True
-        ).stdout.split()
+        ).stdout.strip().splitlines()[-1].split()
         naive_mb, naive_s = float(naive[0]), float(naive[1])
 
         con = duck.connect(copy, read_only=True, extensions=())
