@@ -83,6 +83,18 @@ def rejected_spill(staged: Path) -> Path:
     return staged.with_suffix(".rejected.csv")
 
 
+def read_staged(staged: Path, batch_rows: int) -> tuple[int, pa.RecordBatchReader]:
+    """The accepted rows :func:`check_file` staged, as their count and a stream of record batches
+    holding one batch in memory at a time.
+
+    ``pre_buffer=False``: with Arrow's default read-ahead, every row group read stays buffered until
+    the file is closed (about 6 MB per 131,072 residents, 450 MB for a 10M-row file)."""
+    file = pq.ParquetFile(staged, pre_buffer=False)
+    return file.metadata.num_rows, pa.RecordBatchReader.from_batches(
+        file.schema_arrow, file.iter_batches(batch_size=batch_rows)
+    )
+
+
 def _earlier_duplicates(table: pa.Table, contract: Contract, offset: int, seen: SeenKeys) -> list[Issue]:
     """Rows whose key already appeared in an earlier batch (duplicates inside a batch are GX's);
     then the batch's keys join ``seen``, each with the first row it appeared at (a rejected row's

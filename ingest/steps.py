@@ -18,9 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from catalog import db, service
 from contracts import model
 from contracts.model import Contract
@@ -28,7 +25,7 @@ from exchange import subscriptions
 from hub.errors import InputError
 from hub.settings import Settings, get_settings
 from ingest import quarantine, references
-from ingest.batches import check_file, give_back_memory, rejected_spill
+from ingest.batches import check_file, give_back_memory, read_staged, rejected_spill
 from ingest.issues import Issue
 from ingest.outcome import Change, FileOutcome, FileStatus
 from ingest.progress import FileProgress
@@ -245,12 +242,10 @@ def publish(dataset: str, settings: Settings | None = None) -> list[FileOutcome]
     give_back_memory()
     for item in pending(dataset, settings):
         started = time.perf_counter()
-        staged = pq.ParquetFile(staged_path(settings, dataset, item.sha256))
-        stream = pa.RecordBatchReader.from_batches(
-            staged.schema_arrow, staged.iter_batches(batch_size=PUBLISH_BATCH_ROWS)
-        )
+        staged = staged_path(settings, dataset, item.sha256)
+        rows_staged, stream = read_staged(staged, PUBLISH_BATCH_ROWS)
         snap, _ = tables.publish(cat, contract, stream, sha256=item.sha256, source_file=item.file)
-        rows = staged.metadata.num_rows if contract.publish_mode == "snapshot" else snap.row_count
+        rows = rows_staged if contract.publish_mode == "snapshot" else snap.row_count
         done = item.model_copy(
             update={"snapshot_id": snap.snapshot_id, "committed_at": snap.committed_at, "row_count": rows}
         )
@@ -271,6 +266,7 @@ def register(
     contract = _contract(dataset, settings)
     cat = tables.catalog(settings.warehouse_dir)
     versions = []
+    give_back_memory()  # what the publish freed, before DuckDB takes its share to build the copy
     for given in published:
         item = given if isinstance(given, FileOutcome) else FileOutcome.model_validate(given)
         if item.snapshot_id is None or item.row_count is None:
