@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 HEADER_ROWS = 1  # row numbers are spreadsheet rows: the header is row 1, the first record row 2
+REPORT_COLUMNS = ("row", "column", "rule", "value", "message")
+"""The columns of a reject report (``rejects.csv``, ``warnings.csv``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +24,9 @@ class Issue:
     def row(self) -> int:
         return self.index + HEADER_ROWS + 1
 
-    def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, **{k: v for k, v in asdict(self).items() if k not in ("index", "warning")}}
+    def report_row(self) -> tuple[int, str, str, str | None, str]:
+        """The issue as a line of a reject report, in the order of :data:`REPORT_COLUMNS`."""
+        return (self.index + HEADER_ROWS + 1, self.column, self.rule, self.value, self.message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,9 @@ def _archive(settings: Settings, dataset: str, path: Path, sha: str) -> Path:
     return target
 
 
-def _reject_file(settings: Settings, contract: Contract, path: Path, sha: str, error: InputError) -> FileOutcome:
+def _reject_file(
+    settings: Settings, contract: Contract, path: Path, archived: Path, sha: str, error: InputError
+) -> FileOutcome:
     issue = Issue(max((error.row or 1) - 2, -1), error.column or "", f"file:{error.rule}", None, str(error))
     folder = quarantine.report_folder(settings.quarantine_dir, contract.id, path.name, sha)
     outcome = FileOutcome(
@@ -108,7 +110,7 @@ def _reject_file(settings: Settings, contract: Contract, path: Path, sha: str, e
         checked_at=dt.datetime.now(dt.UTC),
         report_dir=str(folder),
     )
-    quarantine.write(folder, original=path, issues=[issue], rejected_rows=None, summary=outcome)
+    quarantine.write(folder, original=archived, issues=[issue], rejected_rows=None, summary=outcome)
     return outcome
 
 
@@ -143,7 +145,7 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
     path = Path(file)
     pinned = references.resolve(contract, settings.serving_dir)
     sha = sha256_of(path)
-    _archive(settings, dataset, path, sha)
+    archived = _archive(settings, dataset, path, sha)
     with db.session(settings.db_url) as s:
         seen = service.file_seen(s, dataset, sha)
         if seen is not None and seen.status in (FileStatus.validated, FileStatus.published, FileStatus.rejected):
@@ -165,7 +167,7 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
     except InputError as exc:
         staged.unlink(missing_ok=True)
         rejected_spill(staged).unlink(missing_ok=True)
-        return _finish(settings, path, _reject_file(settings, contract, path, sha, exc))
+        return _finish(settings, path, _reject_file(settings, contract, path, archived, sha, exc))
     issues, bad, total = checked.issues, sorted(checked.bad), checked.rows
     outcome = FileOutcome(
         dataset=dataset,
@@ -210,7 +212,7 @@ def check(dataset: str, file: str, settings: Settings | None = None, today: dt.d
         outcome = outcome.model_copy(update={"report_dir": str(folder)})
         quarantine.write(
             folder,
-            original=path,
+            original=archived,
             issues=issues,
             rejected_rows=checked.rejected_rows(),
             summary=outcome,

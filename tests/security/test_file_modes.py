@@ -55,6 +55,12 @@ def test_the_pipeline_and_the_api_leave_nothing_readable_by_others(tmp_path: Pat
     assert list(home.rglob("*.parquet")) and list(home.glob("hub.db*")), "the walk must see real state"
     assert list(settings.archive_dir.rglob("dropped.csv")) and list(settings.quarantine_dir.rglob("dropped.csv"))
     assert list(settings.quarantine_dir.rglob("rejects.csv")) and list(settings.serving_dir.rglob("*"))
+    archived, quarantined = (
+        next(settings.archive_dir.rglob("dropped.csv")),
+        next(settings.quarantine_dir.rglob("dropped.csv")),
+    )
+    assert quarantined.read_bytes() == archived.read_bytes()
+    assert os.path.samefile(archived, quarantined), "the report's original is a link to the archived copy, not a copy"
     assert _loose(home) == []
 
 
