@@ -26,7 +26,7 @@ class Issue:
 
     def report_row(self) -> tuple[int, str, str, str | None, str]:
         """The issue as a line of a reject report, in the order of :data:`REPORT_COLUMNS`."""
-        return (self.index + HEADER_ROWS + 1, self.column, self.rule, self.value, self.message)
+        return (self.row, self.column, self.rule, self.value, self.message)
 
 
 @dataclass(frozen=True, slots=True)
