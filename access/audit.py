@@ -14,16 +14,19 @@ its tail shows at the first anchor after the change.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import json
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
+import anyio.to_thread
 from sqlalchemy import JSON, BigInteger, Connection, DateTime, Integer, String, Table, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -190,12 +193,22 @@ def write(s: Session, settings: Settings, event: Event) -> int:
     return GroupCommit.of(settings.db_url).record(event, settings.audit_key_path)
 
 
+async def write_async(s: Session, settings: Settings, event: Event) -> int:
+    """:func:`write` for a route on the API's event loop: the loop never waits on the commit; the
+    request's task does, and answers only once its record is committed."""
+    from catalog import db
+
+    await db.commit_served(s)
+    return await GroupCommit.of(settings.db_url).record_async(event, settings.audit_key_path)
+
+
 @dataclass
 class _Ticket:
     event: Event
     seq: int = 0
     error: BaseException | None = None
     done: bool = False
+    waiter: asyncio.Future[int] | None = None
 
 
 class GroupCommit:
@@ -219,6 +232,8 @@ class GroupCommit:
         self._writer = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Ticket] = []
+        self._waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Ticket]] = weakref.WeakKeyDictionary()
+        self._flushing: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     @classmethod
     def of(cls, url: str) -> GroupCommit:
@@ -249,6 +264,44 @@ class GroupCommit:
             raise ticket.error
         return ticket.seq
 
+    async def record_async(self, event: Event, key_path: Path) -> int:
+        """:meth:`record` for a task on an event loop, which goes on serving other requests while
+        the record is written. Tickets queue on their loop; one flush per loop at a time takes them
+        all to a worker thread and writes them as one batch (under the same writer lock as
+        :meth:`record`, so threads and loops share one chain); those arriving meanwhile form the
+        next batch."""
+        loop = asyncio.get_running_loop()
+        ticket = _Ticket(event, waiter=loop.create_future())
+        waiting = self._waiting.setdefault(loop, [])
+        waiting.append(ticket)
+        if len(waiting) == 1 and loop not in self._flushing:
+            self._flushing.add(loop)
+            loop.create_task(self._flush(loop, key_path))
+        assert ticket.waiter is not None
+        return await ticket.waiter
+
+    async def _flush(self, loop: asyncio.AbstractEventLoop, key_path: Path) -> None:
+        try:
+            while batch := self._waiting.pop(loop, []):
+                try:
+                    await anyio.to_thread.run_sync(self._write_locked, batch, key_path)
+                except BaseException as exc:
+                    for t in batch:
+                        _settle(t, exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                else:
+                    for t in batch:
+                        _settle(t, None)
+        finally:
+            self._flushing.discard(loop)
+            for t in self._waiting.pop(loop, []):  # only when the flush itself was cancelled
+                _settle(t, asyncio.CancelledError())
+
+    def _write_locked(self, batch: Sequence[_Ticket], key_path: Path) -> None:
+        with self._writer:
+            self._write(batch, key_path)
+
     def _write(self, batch: Sequence[_Ticket], key_path: Path) -> None:
         from catalog import db
 
@@ -256,6 +309,18 @@ class GroupCommit:
             rows = append_all(s, [t.event for t in batch], key_path)
         for ticket, row in zip(batch, rows, strict=True):
             ticket.seq = row.seq
+
+
+def _settle(ticket: _Ticket, error: BaseException | None) -> None:
+    waiter = ticket.waiter
+    if waiter is None or waiter.done():
+        return
+    if error is None:
+        waiter.set_result(ticket.seq)
+    elif isinstance(error, asyncio.CancelledError):
+        waiter.cancel()
+    else:
+        waiter.set_exception(error)
 
 
 HEAD: Table = AuditHead.__table__  # type: ignore[assignment]

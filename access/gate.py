@@ -10,6 +10,7 @@ rows are counted in ``hub_rows_served_total``.
 
 from __future__ import annotations
 
+import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from access import audit, ratelimit
@@ -28,7 +29,24 @@ def admit(settings: Settings, caller: ApiClient | None, address: str | None = No
 
 
 def release(s: Session, settings: Settings, caller: ApiClient | None, policy: Policy, event: audit.Event) -> None:
-    if caller is not None and event.rows > 0:
-        ratelimit.limiter(settings).rows_served(caller, ratelimit.limits_for(settings, caller, policy), event.rows)
+    _charge(settings, caller, policy, event)
     audit.write(s, settings, event)
     metrics.rows_served(event.dataset or "", event.action, event.rows)
+
+
+async def release_async(
+    s: Session, settings: Settings, caller: ApiClient | None, policy: Policy, event: audit.Event
+) -> None:
+    """:func:`release` for a route on the API's event loop (the rows budget in Redis is charged
+    from a worker thread; the audit record is awaited, see :func:`audit.write_async`)."""
+    if settings.redis_url:
+        await anyio.to_thread.run_sync(_charge, settings, caller, policy, event)
+    else:
+        _charge(settings, caller, policy, event)
+    await audit.write_async(s, settings, event)
+    metrics.rows_served(event.dataset or "", event.action, event.rows)
+
+
+def _charge(settings: Settings, caller: ApiClient | None, policy: Policy, event: audit.Event) -> None:
+    if caller is not None and event.rows > 0:
+        ratelimit.limiter(settings).rows_served(caller, ratelimit.limits_for(settings, caller, policy), event.rows)

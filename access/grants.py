@@ -310,10 +310,13 @@ def active(s: Session, client: ApiClient | None, dataset: str, now: dt.datetime 
     if client is None:
         return []
     now = aware(now or utcnow())
-    q = select(Grant).where(Grant.client_id == client.id, Grant.dataset == dataset, Grant.revoked.is_(None))
-    unrevoked = cache.lookup(
-        s, ("grants", client.id, dataset), lambda o: list(o.scalars(q.order_by(Grant.created.desc())))
-    )
+    client_id = client.id
+
+    def load(o: Session) -> list[Grant]:  # the statement is built only on a miss
+        q = select(Grant).where(Grant.client_id == client_id, Grant.dataset == dataset, Grant.revoked.is_(None))
+        return list(o.scalars(q.order_by(Grant.created.desc())))
+
+    unrevoked = cache.lookup(s, ("grants", client_id, dataset), load)
     return [g for g in unrevoked if aware(g.expires) > now]
 
 

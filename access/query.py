@@ -196,7 +196,11 @@ class PageQuery:
         return sql, [self.after, *(value for _, value in pinned), self.limit]
 
     def rows(
-        self, cur: duckdb.DuckDBPyConnection, last_row: int, store: rowstore.RowStore | None = None
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        last_row: int,
+        store: rowstore.RowStore | None = None,
+        budget: int | None = None,
     ) -> list[tuple[Any, ...]]:
         """The page's rows from a serving copy whose rows are numbered ``1..last_row``: from its row
         store ``store`` when it has one and the page can be read there (:meth:`row_store_sql`),
@@ -207,9 +211,14 @@ class PageQuery:
         therefore reads windows of row numbers after the cursor, widening until the page is full or
         the copy ends: an unfiltered page reads exactly its rows, a filtered one about as many as it
         takes to find them, instead of a top-N over every row of the copy. A sorted page, an offset
-        page and a page through the key index run as one query."""
+        page and a page through the key index run as one query.
+
+        With a ``budget`` (see :meth:`warehouse.rowstore.RowStore.fetch`) only a row-store read is
+        allowed, and it stops with :class:`~warehouse.rowstore.OverBudget` past the budget."""
         if store is not None and (fast := self.row_store_sql()) is not None:
-            return store.fetch(*fast, types=[c.type for c in self.columns])
+            return store.fetch(*fast, types=[c.type for c in self.columns], budget=budget)
+        if budget is not None:
+            raise rowstore.OverBudget("this page is read by DuckDB")
         if self.order or self.offset or self.keyed:
             pinned = keyed_rows(store, self._keys, self.filters) if self.keyed else None
             sql, values = self.sql(keyed_rows=pinned)

@@ -84,13 +84,18 @@ class Question:
         clauses = " AND ".join(f"{quote(rowstore.column(f.name, rowstore.CLEAR))} = ?" for f, _ in checked)
         return f"SELECT EXISTS (SELECT 1 FROM {rowstore.TABLE} WHERE {clauses})", [value for _, value in checked]
 
-    def ask(self, cur: duckdb.DuckDBPyConnection, store: rowstore.RowStore | None) -> tuple[bool, str, list[object]]:
+    def ask(
+        self, cur: duckdb.DuckDBPyConnection, store: rowstore.RowStore | None, budget: int | None = None
+    ) -> tuple[bool, str, list[object]]:
         """The answer, and the query and parameters that gave it (for the audit record): on the
-        copy's row store when it has one and the question can be asked there."""
+        copy's row store when it has one and the question can be asked there. With a ``budget``
+        only there, within it (see :meth:`warehouse.rowstore.RowStore.fetch`)."""
         fast = self.row_store_sql() if store is not None else None
         if store is not None and fast is not None:
             sql, params = fast
-            ((found,),) = store.fetch(sql, params)
+            ((found,),) = store.fetch(sql, params, budget=budget)
+        elif budget is not None:
+            raise rowstore.OverBudget("this question is asked of DuckDB")
         else:
             sql, params = self.sql(store)
             (found,) = cur.execute(sql, params).fetchall()[0]

@@ -156,9 +156,14 @@ def run(rows: int) -> str:
 
         query = root / "export.sql"
         query.write_text(sql, encoding="utf-8")
-        naive = subprocess.run(
-            [sys.executable, "-c", NAIVE, str(copy), str(query)], capture_output=True, text=True, check=True
-        ).stdout.strip().splitlines()[-1].split()
+        naive = (
+            subprocess.run(
+                [sys.executable, "-c", NAIVE, str(copy), str(query)], capture_output=True, text=True, check=True
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+            .split()
+        )
         naive_mb, naive_s = float(naive[0]), float(naive[1])
 
         con = duck.connect(copy, read_only=True, extensions=())

@@ -150,8 +150,11 @@ def revoke_keys(s: Session, client: ApiClient, label: str | None = None) -> int:
 def authenticate_key(s: Session, key: str) -> ApiKey:
     """The live key row for ``key``: unknown and revoked keys get one message, expired keys say so."""
     digest = hash_key(key)
-    query = select(ApiKey).options(joinedload(ApiKey.client)).where(ApiKey.key_hash == digest)
-    return _check_live(cache.lookup(s, ("key", digest), lambda o: o.scalar(query)))
+
+    def load(o: Session) -> ApiKey | None:  # the statement is built only on a miss
+        return o.scalar(select(ApiKey).options(joinedload(ApiKey.client)).where(ApiKey.key_hash == digest))
+
+    return _check_live(cache.lookup(s, ("key", digest), load))
 
 
 def check_live(row: ApiKey | None) -> ApiKey:

@@ -22,10 +22,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -144,3 +145,52 @@ def session(url: str) -> Iterator[Session]:
         except BaseException:
             s.rollback()
             raise
+
+
+def is_local(url: str) -> bool:
+    """Whether the database is a file on this machine (SQLite): its reads never wait on the network
+    or on a writer (WAL), so the API answers them on its event loop (see :func:`served_session`)."""
+    return url.startswith("sqlite")
+
+
+def wrote(s: Session) -> bool:
+    """Whether ending ``s`` writes: objects waiting to be flushed, or a statement that changed rows
+    in its transaction (marked by :func:`catalog.cache.watch`)."""
+    if s.new or s.dirty or s.deleted:
+        return True
+    return s.in_transaction() and bool(s.connection().info.get(cache.WROTE))
+
+
+@asynccontextmanager
+async def served_session(url: str) -> AsyncIterator[Session]:
+    """:func:`session` for a request on the API's event loop: commits on success, rolls back on
+    error. Ending a session that only read a local database is a few microseconds and is done on the
+    loop; one that wrote (it may wait for SQLite's write lock) or that talks to a database server is
+    ended in a worker thread, so the loop never waits on a lock or the network."""
+    if url not in _migrated:
+        await anyio.to_thread.run_sync(migrate, url)
+    s = _maker(url)()
+    try:
+        yield s
+        await _end(s, s.commit)
+    except BaseException:
+        await _end(s, s.rollback)
+        raise
+    finally:
+        s.close()  # after commit or rollback: the connection is back in the pool, nothing to wait on
+
+
+async def commit_served(s: Session) -> None:
+    """Commit ``s`` from the event loop (on it when it only read a local database)."""
+    await _end(s, s.commit)
+
+
+async def _end(s: Session, end: Callable[[], None]) -> None:
+    try:
+        inline = is_local(str(s.get_bind().engine.url)) and not wrote(s)
+    except Exception:  # noqa: BLE001 - a connection in trouble is ended off the loop
+        inline = False
+    if inline:
+        end()
+    else:
+        await anyio.to_thread.run_sync(end)

@@ -215,8 +215,13 @@ def active_dataset(s: Session, key: str) -> Dataset | None:
 
 def dataset(s: Session, ref: str) -> Dataset:
     """Find a dataset by id, CKAN name or contract id (``population.residents``)."""
-    query = select(Dataset).options(*LOADED).where((Dataset.id == ref) | (Dataset.name == ref) | (Dataset.key == ref))
-    ds = cache.lookup(s, ("dataset", ref), lambda o: o.scalar(query))
+
+    def load(o: Session) -> Dataset | None:  # the statement is built only on a miss
+        return o.scalar(
+            select(Dataset).options(*LOADED).where((Dataset.id == ref) | (Dataset.name == ref) | (Dataset.key == ref))
+        )
+
+    ds = cache.lookup(s, ("dataset", ref), load)
     if ds is None or ds.state == "deleted":
         raise NotFound(f"dataset {ref!r} not found")
     return ds

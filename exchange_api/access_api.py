@@ -15,15 +15,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access import audit, gate, grants
-from access.policy import policy_for
+from access.policy import Policy, policy_for
 from access.verify import Question
 from catalog import clients, permissions, service
 from catalog.models import ApiClient, Dataset
-from exchange_api.deps import SESSION, Contracts, get_contracts, get_settings, get_store, require_client
+from contracts.model import Contract
+from exchange_api.deps import (
+    SESSION,
+    Contracts,
+    get_contracts,
+    get_settings,
+    get_store,
+    quickly,
+    require_client,
+    run,
+)
 from exchange_api.responses import JSONResponse
 from hub.errors import Forbidden, NotFound
 from hub.settings import Settings
-from warehouse.serving import Store
+from warehouse.serving import ServingVersion, Store
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -219,7 +229,7 @@ def revoke_grant(grant_id: str, caller: ApiClient = Depends(require_client), s: 
 
 
 @router.post("/datasets/{ref}/verify", summary="Does a record with these values exist? (yes / no)")
-def verify(
+async def verify(
     ref: str,
     body: VerifyIn,
     request: Request,
@@ -231,12 +241,22 @@ def verify(
 ) -> JSONResponse:
     """Answers ``{"match": true|false}`` for the values given, never a stored value. Restricted and
     masked fields may be checked; the question must include an identifying field."""
-    ds = _dataset(s, ref)
-    contract = contracts.get(ds.key)
-    policy = policy_for(caller, ds, contract, grants.active(s, caller, ds.key))
-    question = Question(contract, policy, {k: str(v) for k, v in body.match.items()})
-    head, cur = store.cursor(ds.key)
-    found, sql, params = question.ask(cur, store.rows(head.path))
+
+    def ask() -> tuple[Dataset, Contract, Policy, Question]:
+        ds = _dataset(s, ref)
+        contract = contracts.get(ds.key)
+        policy = policy_for(caller, ds, contract, grants.active(s, caller, ds.key))
+        return ds, contract, policy, Question(contract, policy, {k: str(v) for k, v in body.match.items()})
+
+    ds, contract, policy, question = await run(settings, ask)
+
+    def answer(budget: int | None) -> tuple[ServingVersion, tuple[bool, str, list[object]]]:
+        head, cur = store.cursor(ds.key)
+        return head, question.ask(cur, store.rows(head.path), budget)
+
+    head, (found, sql, params) = await quickly(
+        settings, answer, can=question.row_store_sql() is not None and store.ready(ds.key)
+    )
     event = audit.Event(
         action="verify",
         **audit.who(caller),
@@ -250,7 +270,7 @@ def verify(
         request_id=getattr(request.state, "request_id", None),
         query=sql + "|" + "|".join(str(p) for p in params),
     )
-    gate.release(s, settings, caller, policy, event)
+    await gate.release_async(s, settings, caller, policy, event)
     return JSONResponse({"dataset": ds.name, "snapshot_id": str(head.snapshot_id), "match": found})
 
 

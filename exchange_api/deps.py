@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ from contracts import model
 from contracts.model import Contract
 from hub.errors import NotAuthorized
 from hub.settings import Settings
+from warehouse import rowstore
 from warehouse.serving import Store
 
 
@@ -27,8 +30,43 @@ async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_session(settings: Settings = Depends(get_settings)) -> Iterator[Session]:
-    with db.session(settings.db_url) as s:
+T = TypeVar("T")
+
+
+def on_loop(settings: Settings) -> bool:
+    """Whether catalogue reads and rate-limit counts are answered on the event loop: they are when
+    both are on this machine (SQLite in WAL mode, counters in memory), taking microseconds and never
+    waiting on a writer. With PostgreSQL or Redis they go to a worker thread (network waits)."""
+    return db.is_local(settings.db_url) and not settings.redis_url
+
+
+async def run(settings: Settings, work: Callable[[], T]) -> T:
+    """``work()`` on the loop when :func:`on_loop`, else in a worker thread."""
+    if on_loop(settings):
+        return work()
+    return await anyio.to_thread.run_sync(work)
+
+
+QUICK_STEPS = 50_000
+"""SQLite steps a read answered on the event loop may take, a few milliseconds: a page or a key
+lookup from a row store takes one to ten thousand; a filter matching few rows of a large copy stops
+here and is read again in a worker thread."""
+
+
+async def quickly(settings: Settings, read: Callable[[int | None], T], *, can: bool) -> T:
+    """``read(QUICK_STEPS)`` on the event loop when ``can`` (the caller knows the read is a row-store
+    read of a copy already open) and :func:`on_loop`; ``read(None)`` in a worker thread otherwise or
+    when it overran its steps."""
+    if can and on_loop(settings):
+        try:
+            return read(QUICK_STEPS)
+        except rowstore.OverBudget:
+            pass
+    return await anyio.to_thread.run_sync(read, None)
+
+
+async def get_session(settings: Settings = Depends(get_settings)) -> AsyncIterator[Session]:
+    async with db.served_session(settings.db_url) as s:
         yield s
 
 
@@ -66,7 +104,7 @@ def presented_key(request: Request) -> str | None:
     return auth or None
 
 
-def optional_client(
+async def optional_client(
     request: Request,
     s: Session = SESSION,
     settings: Settings = Depends(get_settings),
@@ -75,13 +113,17 @@ def optional_client(
     """The caller identified by its key (None: anonymous); each request is charged to the caller's
     per-minute rate limit, or without a key to its client address's, as on the CKAN actions."""
     key = presented_key(request)
-    if key is None:
-        gate.admit(settings, None, request.client.host if request.client else None)
-        return None
-    caller = tokens.credential(s, settings, key).client  # an API key, or an OAuth2 token issued for one
-    request.state.client = caller.name
-    gate.admit(settings, caller)
-    return caller
+
+    def identify() -> ApiClient | None:
+        if key is None:
+            gate.admit(settings, None, request.client.host if request.client else None)
+            return None
+        caller = tokens.credential(s, settings, key).client  # an API key, or an OAuth2 token issued for one
+        request.state.client = caller.name
+        gate.admit(settings, caller)
+        return caller
+
+    return await run(settings, identify)
 
 
 async def require_client(caller: ApiClient | None = Depends(optional_client)) -> ApiClient:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access import audit, gate, grants
-from access.policy import policy_for
+from access.policy import Column, Policy, policy_for
 from access.query import MAX_ROW, PageQuery
 from catalog import service
 from catalog.ckan import version_dict
@@ -25,14 +25,16 @@ from exchange_api.deps import (
     get_settings,
     get_store,
     optional_client,
+    quickly,
     require_client,
+    run,
 )
 from exchange_api.responses import JSONResponse
 from hub import limits
 from hub.errors import InputError
 from hub.settings import Settings
 from quality import history
-from warehouse.serving import Store
+from warehouse.serving import ServingVersion, Store
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
 RESERVED = {"limit", "cursor", "fields", "as_of"}
@@ -83,6 +85,15 @@ def show_dataset(
     return JSONResponse(body)
 
 
+def _policy(
+    s: Session, ref: str, caller: ApiClient | None, contracts: Contracts, fields: str | None
+) -> tuple[Dataset, Policy, list[Column]]:
+    """The dataset ``ref``, the caller's policy on it and the fields of it asked for."""
+    ds = service.dataset(s, ref)
+    policy = policy_for(caller, ds, contracts.get(ds.key), grants.active(s, caller, ds.key))
+    return ds, policy, policy.select(field_names(fields))
+
+
 def encode_cursor(snapshot_id: int, row: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"s": snapshot_id, "r": row})).decode().rstrip("=")
 
@@ -116,7 +127,7 @@ def _embed_geojson(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...
 
 
 @router.get("/datasets/{ref}/records", summary="Records of a dataset, masked, with keyset pagination")
-def records(
+async def records(
     ref: str,
     request: Request,
     limit: int = Query(100, ge=1, le=1000, description="Records per page (1–1000)."),
@@ -135,20 +146,24 @@ def records(
 ) -> JSONResponse:
     """Filter by any field you receive in clear with ``?field=value``. Sensitive fields are masked.
     Datasets open to the public (无条件开放 and 无条件共享) are read without a key."""
-    ds = service.dataset(s, ref)
-    policy = policy_for(caller, ds, contracts.get(ds.key), grants.active(s, caller, ds.key))
-    chosen = policy.select(field_names(fields))
+    ds, policy, chosen = await run(settings, lambda: _policy(s, ref, caller, contracts, fields))
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    if cursor:
-        pinned, after = decode_cursor(cursor)
-        head, cur = store.cursor(ds.key, pinned)
-        at = versions.resolve(ds, str(pinned))
-    else:
-        after, at = 0, versions.resolve(ds, as_of)
-        head, cur = versions.open_copy(store, settings, contracts.get(ds.key), at)
-    rows = PageQuery(policy, chosen, filters=filters, after=after, limit=limit + 1).rows(
-        cur, store.last_row(head.path, cur), store.rows(head.path)
-    )
+    pinned, after = decode_cursor(cursor) if cursor else (None, 0)
+    query = PageQuery(policy, chosen, filters=filters, after=after, limit=limit + 1)
+
+    def read(budget: int | None = None) -> tuple[ServingVersion, versions.At, list[tuple[Any, ...]]]:
+        if pinned is not None:
+            head, cur = store.cursor(ds.key, pinned)
+            at = versions.resolve(ds, str(pinned))
+        else:
+            at = versions.resolve(ds, as_of)
+            head, cur = versions.open_copy(store, settings, contracts.get(ds.key), at)
+        return head, at, query.rows(cur, store.last_row(head.path, cur), store.rows(head.path), budget)
+
+    # A row-store page of a copy already open is answered on the loop; one from DuckDB, of a copy
+    # to open or restore, of a past version, or one that overruns its steps, in a worker thread.
+    quick = query.row_store_sql() is not None and (pinned is not None or as_of is None) and store.ready(ds.key, pinned)
+    head, at, rows = await quickly(settings, read, can=quick)
     shapes = [i for i, c in enumerate(chosen, start=1) if c.field.type == "geometry" and not c.masked]
     page = [_embed_geojson(r, shapes) for r in rows[:limit]] if shapes else rows[:limit]
     next_cursor = encode_cursor(head.snapshot_id, page[-1][0]) if len(rows) > limit else None
@@ -172,5 +187,5 @@ def records(
         request_id=getattr(request.state, "request_id", None),
         query=str(request.query_params),
     )
-    gate.release(s, settings, caller, policy, event)
+    await gate.release_async(s, settings, caller, policy, event)
     return JSONResponse(body)

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from contracts import disclosure
 from contracts.model import Contract, Field
@@ -185,6 +185,32 @@ READ_BACK: dict[str, Callable[[Any], Any]] = {"date": _date, "timestamp": _times
 """Logical type → how a value read from SQLite becomes what DuckDB gives for it."""
 
 
+class OverBudget(Exception):
+    """A read stopped at its budget of steps (see :meth:`RowStore.fetch`); nothing was returned."""
+
+
+STEPS_PER_CHECK = 1_000
+T = TypeVar("T")
+
+
+def _within(db: sqlite3.Connection, budget: int, read: Callable[[], T]) -> T:
+    steps = [0]
+
+    def check() -> int:
+        steps[0] += STEPS_PER_CHECK
+        return 1 if steps[0] > budget else 0  # non-zero interrupts the statement
+
+    db.set_progress_handler(check, STEPS_PER_CHECK)
+    try:
+        return read()
+    except sqlite3.OperationalError as exc:
+        if steps[0] > budget and "interrupt" in str(exc):
+            raise OverBudget(f"stopped after {budget:,} steps") from None
+        raise
+    finally:
+        db.set_progress_handler(None, 0)
+
+
 class RowStore:
     """Read-only connections to one row store, one per thread (SQLite connections are cheap, and a
     connection is used by one thread at a time); the file is immutable once written."""
@@ -210,10 +236,18 @@ class RowStore:
             self._local.db = db
         return db
 
-    def fetch(self, sql: str, params: Sequence[object], types: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    def fetch(
+        self, sql: str, params: Sequence[object], types: Sequence[str] = (), budget: int | None = None
+    ) -> list[tuple[Any, ...]]:
         """Rows of ``sql``; ``types`` (the logical type of each column after the first) restores
-        dates, times and booleans to the Python values DuckDB gives."""
-        rows = self._connection().execute(sql, list(params)).fetchall()
+        dates, times and booleans to the Python values DuckDB gives. With a ``budget`` (SQLite
+        virtual-machine steps) a query that would take longer stops and raises :class:`OverBudget`:
+        what the API answers on its event loop must be quick, whatever the filter."""
+        db = self._connection()
+        if budget is None:
+            rows = db.execute(sql, list(params)).fetchall()
+        else:
+            rows = _within(db, budget, lambda: db.execute(sql, list(params)).fetchall())
         convert = [(i, READ_BACK[t]) for i, t in enumerate(types, start=1) if t in READ_BACK]
         if not convert or not rows:
             return rows

@@ -268,6 +268,18 @@ class Store:
             self._used[head.path] = now
             return head, con.cursor()
 
+    def ready(self, dataset: str, snapshot_id: int | None = None) -> bool:
+        """Whether the current copy of ``dataset`` (or the copy of ``snapshot_id``) is open here with
+        its row count read and a row store: a page read from it opens nothing, so it is quick."""
+        try:
+            head = current(self.serving_dir, dataset)
+        except NotFound:
+            return False
+        path: Path | None = head.path
+        if snapshot_id is not None and snapshot_id != head.snapshot_id:
+            path = copy_path(self.serving_dir, dataset, snapshot_id)
+        return path is not None and path in self._cons and path in self._last and self._rows.get(path) is not None
+
     def last_row(self, path: Path, cur: duckdb.DuckDBPyConnection) -> int:
         """The highest row number of the copy at ``path`` (read once: a copy never changes)."""
         found = self._last.get(path)

@@ -202,6 +202,76 @@ def test_a_failed_batch_fails_every_caller_in_it(database_url: str, key: Path, m
     assert _verify(database_url, key).ok
 
 
+def test_awaited_records_from_one_loop_are_written_as_one_batch_beside_threads(database_url: str, key: Path) -> None:
+    """Tasks on the API's loop await their records (the loop is never blocked on the commit): those
+    queued while a batch is written go in one transaction, interleaved with callers in threads on
+    the same chain, and each task gets its own record's number only once it is committed."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    from hub.settings import Settings
+
+    settings = Settings(home=key.parent, database_url=database_url)
+    db.migrate(database_url)
+    inserts: list[int] = []
+    event.listen(
+        db.engine(database_url),
+        "before_cursor_execute",
+        lambda _c, _cur, stmt, params, _ctx, many: (
+            inserts.append(len(params) if many else 1) if stmt.startswith("INSERT INTO audit_log") else None
+        ),
+    )
+
+    def in_thread(n: int) -> int:
+        with db.session(database_url) as s:
+            return audit.write(s, settings, _event(n))
+
+    async def on_loop(n: int) -> int:
+        async with db.served_session(database_url) as s:
+            return await audit.write_async(s, settings, _event(n))
+
+    async def main() -> tuple[list[int], list[int]]:
+        threads = [asyncio.to_thread(in_thread, 100 + n) for n in range(4)]
+        return await asyncio.gather(*(on_loop(n) for n in range(20))), await asyncio.gather(*threads)
+
+    awaited, threaded = asyncio.run(main())
+    assert sorted(awaited + threaded) == list(range(1, 25)), "every caller got its own record"
+    assert max(inserts) >= 15 and len(inserts) <= 8, f"the awaited records were written in batches: {inserts}"
+    with db.session(database_url) as s:
+        by_seq = {r.seq: r.request_id for r in s.scalars(select(AuditRecord))}
+    assert [by_seq[seq] for seq in awaited] == [f"req-{n}" for n in range(20)]
+    assert _verify(database_url, key).ok
+
+
+def test_a_failed_awaited_batch_fails_every_task_in_it_and_the_next_batch_is_written(
+    database_url: str, key: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from hub.settings import Settings
+
+    settings = Settings(home=key.parent, database_url=database_url)
+    db.migrate(database_url)
+
+    async def write(n: int) -> int:
+        async with db.served_session(database_url) as s:
+            return await audit.write_async(s, settings, _event(n))
+
+    def broken(*_args: object) -> list[AuditRecord]:
+        raise RuntimeError("disk full")
+
+    async def main() -> list[int | BaseException]:
+        with monkeypatch.context() as m:
+            m.setattr(audit, "append_all", broken)
+            failed = await asyncio.gather(*(write(n) for n in range(5)), return_exceptions=True)
+        assert all(isinstance(e, RuntimeError) and "disk full" in str(e) for e in failed), failed
+        return await asyncio.gather(*(write(n) for n in range(5, 8)), return_exceptions=True)
+
+    assert sorted(asyncio.run(main())) == [1, 2, 3], "nothing of the failed batch was kept; the next one was written"
+    assert _verify(database_url, key).ok
+
+
 def test_anchoring_now_signs_the_head_once(database_url: str, key: Path) -> None:
     with db.session(database_url) as s:
         assert audit.anchor(s, key) is None, "an empty log has nothing to sign"

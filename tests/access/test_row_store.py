@@ -210,6 +210,35 @@ def test_reads_that_stay_on_duckdb(copies: dict[str, tuple[Contract, serving.Sto
         assert query.row_store_sql() is None
 
 
+def test_a_budgeted_read_answers_the_same_or_stops_and_leaves_the_connection_usable(
+    copies: dict[str, tuple[Contract, serving.Store, pa.Table]],
+) -> None:
+    """What the API reads on its event loop has a budget of SQLite steps: within it the page is the
+    one read without a budget; past it (a filter matching nothing walks the whole copy) the read
+    stops with OverBudget, and the same connection answers the next read in full. DuckDB pages are
+    never read under a budget."""
+    contract, store, _ = copies["population.residents"]
+    head, cur = store.cursor(contract.id)
+    rows = store.rows(head.path)
+    assert rows is not None
+    last = store.last_row(head.path, cur)
+    policy = _policies(contract)[1]
+    columns = list(policy.columns)
+    text = next(c for c in columns if not c.masked and c.field.type == "string" and not c.field.primary_key)
+    page = PageQuery(policy, columns, limit=20)
+    assert page.rows(cur, last, rows, budget=50_000) == page.rows(cur, last, rows)
+    nowhere = PageQuery(policy, columns, filters={text.name: "nowhere"}, limit=20)
+    with pytest.raises(rowstore.OverBudget):
+        nowhere.rows(cur, last, rows, budget=1)
+    assert nowhere.rows(cur, last, rows) == [], "the interrupted connection reads again, without a budget"
+    assert page.rows(cur, last, rows, budget=50_000) == page.rows(cur, last, rows)
+    with pytest.raises(rowstore.OverBudget):
+        PageQuery(policy, columns, offset=5).rows(cur, last, rows, budget=50_000)
+    question = Question(contract, policy, {text.name: "nowhere", "id_number": "k000001"})
+    if question.row_store_sql() is not None:
+        assert question.ask(cur, rows, budget=50_000)[0] == question.ask(cur, rows)[0]
+
+
 def test_a_copy_without_a_row_store_is_read_through_duckdb(tmp_path: Path) -> None:
     contract = model.find(Settings().contracts_dir, "population.residents")
     head = serving.build(tmp_path, contract, _table(contract), snapshot_id=7, version=1)

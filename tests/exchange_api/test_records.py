@@ -136,3 +136,43 @@ def test_new_version_is_served_without_restart_and_pinned_cursor_survives(env: t
     assert fresh["snapshot_id"] != first["snapshot_id"] and len(fresh["records"]) == 120
     rest = http.get(URL, params={"limit": 1000, "cursor": first["next_cursor"]}).json()
     assert rest["snapshot_id"] == first["snapshot_id"] and len(rest["records"]) == total - 100
+
+
+def test_row_store_pages_are_read_on_the_event_loop_and_the_rest_in_a_worker_thread(
+    env: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page the row store answers, of a copy already open, is read on the loop (a hop to a worker
+    thread costs more than the read); one that overruns its budget of SQLite steps, or a past
+    version, is read in a worker thread. The answers are the same either way."""
+    import anyio.to_thread
+
+    from exchange_api import deps
+    from warehouse import rowstore
+
+    _, http, _, _ = env
+    handed: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def recording(func: object, *args: object, **kwargs: object) -> object:
+        handed.append(getattr(func, "__name__", ""))
+        return await real(func, *args, **kwargs)  # type: ignore[arg-type]
+
+    first = http.get(URL, params={"limit": 7})
+    assert first.status_code == 200  # the copy is open from here on
+    monkeypatch.setattr(anyio.to_thread, "run_sync", recording)
+    quick = http.get(URL, params={"limit": 7})
+    assert quick.json()["records"] == first.json()["records"]
+    assert "read" not in handed and handed, f"only the audit batch went to a thread: {handed}"
+
+    handed.clear()
+    monkeypatch.setattr(rowstore, "STEPS_PER_CHECK", 1)
+    monkeypatch.setattr(deps, "QUICK_STEPS", 1)  # every read overruns
+    slow = http.get(URL, params={"limit": 7})
+    assert "read" in handed, handed
+    assert slow.json()["records"] == first.json()["records"]
+
+    monkeypatch.undo()
+    monkeypatch.setattr(anyio.to_thread, "run_sync", recording)
+    handed.clear()
+    past = http.get(URL, params={"limit": 7, "as_of": "1"})
+    assert past.status_code == 200 and "read" in handed, handed
