@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     keep_alive_seconds: int = Field(default=5, ge=1, le=600)
     """How long an idle keep-alive connection stays open."""
 
+    api_freeze_heap: bool = True
+    """Once started, the API moves what start-up allocated (hundreds of thousands of objects of
+    DuckDB, Arrow, Great Expectations, SQLAlchemy) out of the garbage collector's reach
+    (``gc.freeze``), so its full collections no longer scan them on the request path."""
+
     # --- operations (docs/operations.md) ---
     log_format: LogFormat = LogFormat.text
     """``text`` (a line per event, with the request id) or ``json`` (one JSON object per line)."""

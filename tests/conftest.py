@@ -19,6 +19,8 @@ os.environ["HUB_AIRFLOW_HOME"] = str(SESSION_HOME / "airflow")
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 os.environ["HUB_RATE_ANONYMOUS_REQUESTS_PER_MINUTE"] = "1000000"  # every test calls from 127.0.0.1; one test lowers it
 os.environ.pop("HUB_DATABASE_URL", None)
+# in-process servers would freeze the test process's garbage for good; one test turns it on
+os.environ["HUB_API_FREEZE_HEAP"] = "false"
 
 from hub import airflow_env  # noqa: E402
 from hub.settings import Settings, get_settings  # noqa: E402

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub.settings import Settings
 from tests.catalog.sites import Site, site
 from tests.conftest import LiveServer, free_port
 from tests.published import DATASET
@@ -161,3 +162,22 @@ def test_every_log_line_of_a_request_carries_its_id_as_text_or_json(tmp_path: Pa
     assert {"time", "level", "logger", "request_id", "message"} <= set(lines[0])
     mine = [x for x in lines if x["request_id"] == rid]
     assert mine and mine[0]["logger"] == "uvicorn.access" and "/healthz" in mine[0]["message"]
+
+
+def test_the_server_moves_its_start_up_heap_out_of_the_collectors_reach(settings: Settings) -> None:
+    """``hub serve`` freezes what start-up allocated once the app has started, so the collector's
+    full passes do not scan it on the request path; the setting turns it off."""
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from exchange_api.app import create_app
+
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings.model_copy(update={"api_freeze_heap": False}))):
+            assert gc.get_freeze_count() == 0
+        with TestClient(create_app(settings.model_copy(update={"api_freeze_heap": True}))):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
