@@ -234,6 +234,7 @@ class GroupCommit:
         self._queue: list[_Ticket] = []
         self._waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Ticket]] = weakref.WeakKeyDictionary()
         self._flushing: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self._flushes: set[asyncio.Task[None]] = set()
 
     @classmethod
     def of(cls, url: str) -> GroupCommit:
@@ -272,11 +273,12 @@ class GroupCommit:
         next batch."""
         loop = asyncio.get_running_loop()
         ticket = _Ticket(event, waiter=loop.create_future())
-        waiting = self._waiting.setdefault(loop, [])
-        waiting.append(ticket)
-        if len(waiting) == 1 and loop not in self._flushing:
+        self._waiting.setdefault(loop, []).append(ticket)
+        if loop not in self._flushing:
             self._flushing.add(loop)
-            loop.create_task(self._flush(loop, key_path))
+            flush = loop.create_task(self._flush(loop, key_path))
+            self._flushes.add(flush)  # the loop keeps only a weak reference to a task
+            flush.add_done_callback(self._flushes.discard)
         assert ticket.waiter is not None
         return await ticket.waiter
 

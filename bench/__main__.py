@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import bench_api, bench_exchange, bench_serving, bench_sql, bench_standards
+from bench.bench_sql import kept_runs
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -68,9 +69,13 @@ def _run(rows: int, shared: Path) -> None:
         "# Benchmarks",
         "",
         "Written by `make bench`; each figure is compared with a baseline measured in the same run.",
+        f'Subsections marked "{bench_sql.KEPT}" come from separate, longer runs; `make bench` keeps them.',
         f"Last run: {dt.date.today().isoformat()}, Python {platform.python_version()}, {os.cpu_count()} cores.",
     ]
-    body = [f"\n## {title}\n\n{text}" for title, text in sections]
+    kept = kept_runs(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    body = [
+        f"\n## {title}\n\n{text}" + "".join(f"\n\n{run}" for run in kept.get(title, [])) for title, text in sections
+    ]
     OUT.write_text("\n".join(head + body) + "\n", encoding="utf-8")
     print(OUT.read_text(encoding="utf-8"))
     ratios = dict(sections)[bench_api.TITLE]

@@ -171,11 +171,28 @@ def _report(
     return "\n".join(lines)
 
 
+KEPT = "run on its own"
+"""A ``###`` subsection whose heading says so holds figures of a run made apart from ``make bench``
+(10M rows take longer than a ``make bench`` may): the next ``make bench`` keeps it, under the same
+section, instead of dropping figures it does not measure itself."""
+
+
+def kept_runs(text: str) -> dict[str, list[str]]:
+    """The subsections of ``text`` (a benchmarks.md) to keep, by the title of their section."""
+    kept: dict[str, list[str]] = {}
+    for section in text.split("\n## ")[1:]:
+        title = section.split("\n", 1)[0].strip()
+        for sub in section.split("\n### ")[1:]:
+            if KEPT in sub.split("\n", 1)[0]:
+                kept.setdefault(title, []).append("### " + sub.strip())
+    return kept
+
+
 def write_section(text: str, out: Path = OUT, title: str = TITLE) -> None:
     """Replace (or append) one benchmark's section of docs/benchmarks.md, leaving the rest (a
-    benchmark run alone updates its own figures)."""
+    benchmark run alone updates its own figures) and the section's runs made on their own."""
     doc = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
-    section = f"## {title}\n\n{text}\n"
+    section = f"## {title}\n\n{text}\n" + "".join(f"\n{run}\n" for run in kept_runs(doc).get(title, []))
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(doc):
         doc = pattern.sub(lambda _: section + "\n", doc).rstrip("\n") + "\n"

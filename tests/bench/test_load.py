@@ -9,6 +9,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +101,21 @@ def test_the_trivial_server_answers_2kb() -> None:
             LoadSpec(port=port, requests=[Request("/")], connections=2, seconds=30, warmup_seconds=0, max_requests=100)
         )
     assert result.answers >= 100 and not result.errors
+
+
+def test_benchmark_runs_made_on_their_own_survive_make_bench_and_a_section_rewrite(tmp_path: Path) -> None:
+    """``make bench`` rewrites docs/benchmarks.md and a benchmark run alone rewrites its section;
+    a ``###`` subsection whose heading says "run on its own" (figures at 10M rows) stays where it was."""
+    from bench.bench_sql import kept_runs, write_section
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(
+        "# Benchmarks\n\n## A\n\nold A\n\n### At 10M (run on its own)\n\nten million\n\n"
+        "### Notes\n\ndropped\n\n## B\n\nold B\n",
+        encoding="utf-8",
+    )
+    assert kept_runs(doc.read_text(encoding="utf-8")) == {"A": ["### At 10M (run on its own)\n\nten million"]}
+    write_section("new A", out=doc, title="A")
+    text = doc.read_text(encoding="utf-8")
+    assert "new A" in text and "old A" not in text and "dropped" not in text
+    assert text.index("new A") < text.index("ten million") < text.index("## B") and "old B" in text
