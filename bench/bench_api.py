@@ -282,29 +282,52 @@ def _log(who: str, case: Case, result: LoadResult) -> LoadResult:
     return result
 
 
+def pooled(first: LoadResult, second: LoadResult) -> LoadResult:
+    """Two runs of one request against one server as one figure: answers over seconds of both,
+    latency percentiles the mean of the two runs', errors added up."""
+    errors = dict(first.errors)
+    for status, n in second.errors.items():
+        errors[status] = errors.get(status, 0) + n
+    return LoadResult(
+        answers=first.answers + second.answers,
+        seconds=first.seconds + second.seconds,
+        p50_ms=(first.p50_ms + second.p50_ms) / 2,
+        p90_ms=(first.p90_ms + second.p90_ms) / 2,
+        p99_ms=(first.p99_ms + second.p99_ms) / 2,
+        errors=errors,
+        connections=first.connections,
+        uvloop=first.uvloop and second.uvloop,
+    )
+
+
 def measure_all(setup: Setup, seconds: float) -> tuple[list[Row], LoadResult]:
+    """Every case against Datasette, the hub and the hub with two workers, all three running at
+    once: each case is measured in two halves, in the order Datasette, hub, hub ×2 and then back,
+    and the halves are pooled, so that a machine whose speed drifts during the run (shared
+    hardware does, by a third or more over minutes) weighs on every server alike."""
     with trivial_server() as port:
         ceiling = measure(LoadSpec(port=port, requests=[Request("/")], connections=CONNECTIONS, seconds=seconds / 2))
     print(f"  load generator ceiling: {ceiling.line()}", file=sys.stderr, flush=True)
-    hub1: dict[str, LoadResult] = {}
-    hub2: dict[str, LoadResult] = {}
-    ds: dict[str, LoadResult] = {}
-    answered: dict[str, int] = {}
-    with datasette(setup.copy) as port:
+    rows = []
+    with datasette(setup.copy) as ds_port, hub(setup, 1) as one, hub(setup, 2) as two:
         for case in setup.cases:
-            answered[case.name] = _check(port, case.datasette[0], {})
-            ds[case.name] = _log("Datasette", case, _load(case, port, case.datasette, seconds, []))
-    for workers, into in ((1, hub1), (2, hub2)):
-        with hub(setup, workers) as port:
-            for case in setup.cases:
-                headers = {"X-API-Key": setup.keys[case.key]}
+            headers = {"X-API-Key": setup.keys[case.key]}
+            answered = _check(ds_port, case.datasette[0], {})
+            for port in (one, two):
                 got = _check(port, case.hub[0], headers)
-                if got != answered[case.name]:
-                    raise RuntimeError(f"{case.name}: the hub answered {got} records, Datasette {answered[case.name]}")
-                into[case.name] = _log(
-                    f"hub ×{workers}", case, _load(case, port, case.hub, seconds, list(headers.items()))
-                )
-    rows = [Row(c, hub1[c.name], ds[c.name], hub2.get(c.name)) for c in setup.cases]
+                if got != answered:
+                    raise RuntimeError(f"{case.name}: the hub answered {got} records, Datasette {answered}")
+            runs: list[tuple[str, int, list[Request], list[tuple[str, str]]]] = [
+                ("Datasette", ds_port, case.datasette, []),
+                ("hub ×1", one, case.hub, list(headers.items())),
+                ("hub ×2", two, case.hub, list(headers.items())),
+            ]
+            halves: dict[str, list[LoadResult]] = {}
+            for order in (runs, runs[::-1]):
+                for who, port, requests, extra in order:
+                    halves.setdefault(who, []).append(_load(case, port, requests, seconds / 2, extra))
+            found = {who: _log(who, case, pooled(*got)) for who, got in halves.items()}
+            rows.append(Row(case, found["hub ×1"], found["Datasette"], found["hub ×2"]))
     return rows, ceiling
 
 
@@ -324,9 +347,11 @@ def report(rows: list[Row], ceiling: LoadResult, n_rows: int, seconds: float) ->
     lines = [
         f"{n_rows:,} residents; the hub and Datasette {_datasette_version()} on the same rows, each a single process "
         f"on this machine's {_cpus()} cores, shared with the load generator (`bench/load.py`: {CONNECTIONS} keep-alive "
-        f"connections, its own process{', uvloop' if ceiling.uvloop else ''}); each figure {seconds:g} s after a "
-        "warm-up. The hub's answers are masked by the client's grant and audited (one audit record committed per "
-        "request); Datasette reads a SQLite copy of every column in clear (`_row` INTEGER PRIMARY KEY, unique index "
+        f"connections, its own process{', uvloop' if ceiling.uvloop else ''}); each figure {seconds:g} s after "
+        "warm-ups, in two halves taken in turn with the other servers' (Datasette, hub, hub ×2, then back) and "
+        "pooled, so that the machine's drift during the run weighs on all alike. The hub's answers are masked by "
+        "the client's grant and audited (one audit record committed per request); Datasette reads a SQLite copy "
+        "of every column in clear (`_row` INTEGER PRIMARY KEY, unique index "
         "on `id_number`, index on `street_code`; immutable, `_nocount=1&_nofacet=1&_shape=objects`, 100 rows a page). "
         "Latencies in ms; any answer other than 200 is an error.",
         "",

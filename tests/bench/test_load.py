@@ -119,3 +119,17 @@ def test_benchmark_runs_made_on_their_own_survive_make_bench_and_a_section_rewri
     text = doc.read_text(encoding="utf-8")
     assert "new A" in text and "old A" not in text and "dropped" not in text
     assert text.index("new A") < text.index("ten million") < text.index("## B") and "old B" in text
+
+
+def test_two_halves_of_a_run_pool_into_one_figure() -> None:
+    """The API benchmark measures each server in two halves taken in turn with the others'; the
+    pooled figure is answers over seconds of both, errors added up."""
+    from bench.bench_api import pooled
+    from bench.load import LoadResult
+
+    a = LoadResult(300, 3.0, 10.0, 20.0, 40.0, {"503": 1}, 32, True)
+    b = LoadResult(150, 3.0, 30.0, 40.0, 80.0, {"503": 2, "429": 1}, 32, True)
+    both = pooled(a, b)
+    assert both.rps == 75.0 and both.answers == 450
+    assert (both.p50_ms, both.p99_ms) == (20.0, 60.0)
+    assert both.errors == {"503": 3, "429": 1}
