@@ -53,7 +53,7 @@ def engine(url: str) -> Engine:
 
 
 def _create(url: str) -> Engine:
-    if url.startswith("sqlite"):
+    if is_local(url):
         eng = create_engine(
             url,
             # pysqlite's implicit BEGIN before the first write becomes BEGIN IMMEDIATE
